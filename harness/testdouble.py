@@ -1,0 +1,180 @@
+"""``testdouble/...``: an offline TEST DOUBLE model provider. It is not a language model.
+
+Use it to run the harness without network or weights (``harness demo``, tests, CI,
+benchmarks). Nothing it produces is a real model's result; every completion starts with
+``[TEST DOUBLE]`` and its model name says ``testdouble``.
+
+Behaviour (model args with ``-M key=value``):
+
+- ``script=PATH``: a JSONL file of scripted turns. Each line is an object with
+  ``content`` (str) and optionally ``tool_calls`` (list of ``{"function": name,
+  "arguments": {...}}``). The n-th assistant turn of a conversation gets line n (the
+  last line repeats). Lines may carry ``"match": "text"``: then only conversations whose
+  first user message contains that text use those lines (for per-sample scripts).
+- otherwise *oracle mode*: inside an inspect sample it answers with the sample's target
+  with probability ``p_correct`` (default 1.0) and with a wrong answer otherwise. The
+  draw is a deterministic hash of (seed, sample id, epoch, turn), so reruns agree. The
+  answer is written as ``\\boxed{...}`` and ``<answer>...</answer>``; a task can put the
+  text to write in ``sample.metadata["oracle_answer"]`` (e.g. a Countdown equation).
+- ``latency`` (seconds, default 0) is slept before each answer; ``max_connections``
+  (default 64) bounds concurrency as for a real provider.
+
+Token usage is always set (about 4 characters per token), so inspect never needs
+tiktoken, which cannot download its tokenizer offline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import anyio
+from inspect_ai.model import (
+    ChatMessage,
+    ChatMessageAssistant,
+    ChatMessageUser,
+    GenerateConfig,
+    ModelAPI,
+    ModelOutput,
+    ModelUsage,
+    modelapi,
+)
+from inspect_ai.model._model_output import ChatCompletionChoice
+from inspect_ai.tool import ToolCall, ToolChoice, ToolInfo
+
+MARK = "[TEST DOUBLE]"
+"""Every completion of the test double starts with this."""
+
+
+def _text(message: ChatMessage) -> str:
+    return message.text if hasattr(message, "text") else str(message.content)
+
+
+def estimate_tokens(text: str) -> int:
+    return max(1, len(text) // 4)
+
+
+def wrong_answer(target: str) -> str:
+    try:
+        return str(int(target.strip()) + 1)
+    except ValueError:
+        return f"not {target.strip()}"[:64]
+
+
+class ScriptTurn:
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.match: str | None = raw.get("match")
+        self.content: str = str(raw.get("content", ""))
+        self.tool_calls: list[dict[str, Any]] = list(raw.get("tool_calls") or [])
+
+
+def load_script(path: str) -> list[ScriptTurn]:
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    turns = [ScriptTurn(json.loads(line)) for line in lines if line.strip()]
+    if not turns:
+        raise ValueError(f"test double script {path} has no turns")
+    return turns
+
+
+@modelapi(name="testdouble")
+class TestDoubleAPI(ModelAPI):
+    """Offline test double (see module docstring). Not a language model."""
+
+    def __init__(
+        self,
+        model_name: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        config: GenerateConfig = GenerateConfig(),
+        p_correct: float = 1.0,
+        latency: float = 0.0,
+        seed: int = 0,
+        script: str | None = None,
+        max_connections: int = 64,
+        **model_args: Any,
+    ) -> None:
+        super().__init__(model_name, base_url, api_key, [], config)
+        if not 0.0 <= float(p_correct) <= 1.0:
+            raise ValueError("testdouble: p_correct must be within [0, 1]")
+        self.p_correct = float(p_correct)
+        self.latency = float(latency)
+        self.seed = int(seed)
+        self.script = load_script(script) if script else None
+        self._max_connections = int(max_connections)
+
+    def max_connections(self) -> int:
+        return self._max_connections
+
+    async def generate(
+        self,
+        input: list[ChatMessage],
+        tools: list[ToolInfo],
+        tool_choice: ToolChoice,
+        config: GenerateConfig,
+    ) -> ModelOutput:
+        if self.latency > 0:
+            await anyio.sleep(self.latency)
+        turn = sum(isinstance(m, ChatMessageAssistant) for m in input)
+        if self.script is not None:
+            content, tool_calls = self._scripted(input, turn)
+        else:
+            content, tool_calls = self._oracle(turn), []
+        message = ChatMessageAssistant(
+            content=content,
+            tool_calls=tool_calls or None,
+            model=self.model_name,
+            source="generate",
+        )
+        prompt_chars = sum(len(_text(m)) for m in input)
+        usage = ModelUsage(
+            input_tokens=estimate_tokens(" " * prompt_chars),
+            output_tokens=estimate_tokens(content),
+            total_tokens=estimate_tokens(" " * prompt_chars) + estimate_tokens(content),
+        )
+        return ModelOutput(
+            model=self.model_name,
+            choices=[
+                ChatCompletionChoice(
+                    message=message,
+                    stop_reason="tool_calls" if tool_calls else "stop",
+                )
+            ],
+            usage=usage,
+        )
+
+    def _scripted(self, input: list[ChatMessage], turn: int) -> tuple[str, list[ToolCall]]:
+        assert self.script is not None
+        first_user = next((_text(m) for m in input if isinstance(m, ChatMessageUser)), "")
+        turns = [t for t in self.script if t.match is not None and t.match in first_user]
+        if not turns:
+            turns = [t for t in self.script if t.match is None] or self.script
+        chosen = turns[min(turn, len(turns) - 1)]
+        calls = [
+            ToolCall(
+                id=f"call_{turn}_{i}",
+                function=str(c["function"]),
+                arguments=dict(c.get("arguments") or {}),
+            )
+            for i, c in enumerate(chosen.tool_calls)
+        ]
+        return f"{MARK} {chosen.content}", calls
+
+    def _oracle(self, turn: int) -> str:
+        from inspect_ai.log._samples import sample_active
+
+        active = sample_active()
+        if active is None or not active.sample.target:
+            return f"{MARK} Oracle mode answers only inside an inspect sample with a target."
+        sample = active.sample
+        target = sample.target if isinstance(sample.target, str) else sample.target[0]
+        key = f"{self.seed}|{sample.id}|{active.epoch}|{turn}".encode()
+        draw = int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2**64
+        correct = draw < self.p_correct
+        answer = (sample.metadata or {}).get("oracle_answer", target) if correct else wrong_answer(target)
+        verdict = "correct" if correct else "deliberately wrong"
+        return (
+            f"{MARK} Scripted {verdict} answer (p_correct={self.p_correct}); not a real model.\n"
+            f"\\boxed{{{answer}}}\n<answer>{answer}</answer>"
+        )

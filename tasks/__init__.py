@@ -1,0 +1,1 @@
+"""One file per benchmark; each file holds that benchmark's whole definition."""
