@@ -419,3 +419,35 @@ def test_seed_file_and_prompt(tmp_path):
     assert "{task}" in CHALLENGER_PROMPT
     with pytest.raises(Exception, match="games must be"):
         self_play(games=0)
+
+
+def test_cli_run_with_test_double_prints_table_and_exports(tmp_path, capsys):
+    """``harness self-play run ... --export``: the offline test double (not a model) plays every role."""
+    script = tmp_path / "script.jsonl"
+    script.write_text(
+        "\n".join(
+            json.dumps(line)
+            for line in [
+                {"match": REWARD_MARK, "content": "Decent. <Score>7</Score>"},
+                {"match": QUALITY_MARK, "content": "<Calculation>1+1+1+1+1+0+0=5</Calculation> <Score>5</Score>"},
+                {"match": CHALLENGER_MARK, "content": "Write a haiku about autumn rain."},
+                {"content": "Leaves fall, rain drums soft."},
+            ]
+        )
+    )
+    out = tmp_path / "out" / "rollouts.jsonl"
+    argv = ["self-play", "run", "--model", "testdouble/lsp", "-M", f"script={script}", "-T", "games=1", "-T", "n=2"]
+    argv += ["-T", "g=1", "--log-dir", str(tmp_path / "logs"), "--export", str(out), "--display", "none"]
+    assert harness_main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "[TEST DOUBLE] Write a haiku about autumn rain." in printed and "testdouble/lsp" in printed
+    assert "exported 2 challenger + 2 solver rollouts" in printed
+    records = [sp.ROLLOUT_ADAPTER.validate_json(line) for line in out.read_text().splitlines()]
+    assert [(r.role, r.v if r.role == "challenger" else r.reward) for r in records] == [
+        ("challenger", 7.0),
+        ("solver", 7.0),
+        ("challenger", 7.0),
+        ("solver", 7.0),
+    ]
+    # identical instructions: the second near-duplicates the first
+    assert "near_duplicate_rate" in printed and "0.5000" in printed
