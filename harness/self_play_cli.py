@@ -115,10 +115,12 @@ def render_table(log: Any, width: int = 48, fmt: str = "github") -> str:
     lines = [
         f"log: {log.location}",
         f"task {log.eval.task}, model {log.eval.model}, roles {roles or 'none bound (all = model)'}",
-        f"task args {meta or 'defaults'}; {len(games)} game(s)"
+        f"task args {meta or 'defaults'}; {len(games)} game(s), epochs {log.eval.config.epochs or 1}"
         + (f", {unjudged} not judged" if unjudged else ""),
         "",
         tabulate(rows, headers=TABLE_HEADERS, tablefmt=fmt, disable_numparse=True) if rows else "(no judged games)",
+        "game = sample id#epoch; A_Sol lists the G answers' advantages in answer order; "
+        "'-' = undefined (unusable query or unparseable judgement: reasons in the log and the export)",
     ]
     if log.results is not None:
         metrics = []

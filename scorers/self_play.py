@@ -26,6 +26,7 @@ Score value (one per game; the metrics average over games):
 from __future__ import annotations
 
 import math
+import re
 
 from inspect_ai.model import ChatMessageUser, Model, get_model
 from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, mean, metric, scorer, stderr
@@ -81,13 +82,24 @@ total as <Score>k</Score>, an integer from 0 to 7."""
 QUALITY_RANGE = (0.0, 7.0)
 
 
-def _judge_prompt(template: str, instruction: str, response: str) -> str:
-    # plain replacement: the texts are model output and may hold braces
-    return template.replace("{instruction}", instruction).replace("{response}", response)
+MAX_JUDGED_CHARS = 32_000
+"""Instruction and answer are cut to this many characters in a judge prompt (a bound on hostile output)."""
+
+_FIELD = re.compile(r"\{(instruction|response)\}")
+
+
+def judge_prompt(template: str, instruction: str, response: str) -> str:
+    """Fill ``{instruction}`` and ``{response}`` in one pass (model text may itself hold braces)."""
+
+    def cut(text: str) -> str:
+        return text if len(text) <= MAX_JUDGED_CHARS else text[:MAX_JUDGED_CHARS] + " [...truncated]"
+
+    values = {"instruction": cut(instruction), "response": cut(response)}
+    return _FIELD.sub(lambda m: values[m.group(1)], template)
 
 
 async def _judge(model: Model, template: str, instruction: str, response: str, low: float, high: float) -> Judgement:
-    output = await model.generate([ChatMessageUser(content=_judge_prompt(template, instruction, response))])
+    output = await model.generate([ChatMessageUser(content=judge_prompt(template, instruction, response))])
     if output.error:
         return Judgement(value=None, reason="judge_error", raw=output.error[:500])
     return parse_score(output.completion, low, high)
