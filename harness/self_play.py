@@ -122,6 +122,7 @@ class GameResult(BaseModel):
     """What the scorer computes per sample (in ``Score.metadata["self_play"]``)."""
 
     quality_weight: float
+    near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD
     v_bar: float | None
     v_q_bar: float | None
     queries: list[QueryResult]
@@ -261,6 +262,7 @@ def compute_game(
     instructions = [q.instruction for q in queries if q.instruction is not None]
     return GameResult(
         quality_weight=w,
+        near_duplicate_threshold=near_duplicate_threshold,
         v_bar=v_bar,
         v_q_bar=v_q_bar,
         queries=results,

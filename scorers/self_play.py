@@ -106,14 +106,19 @@ async def _judge(model: Model, template: str, instruction: str, response: str, l
 
 
 @metric(scores="unreduced")
-def pooled_diversity(threshold: float = NEAR_DUPLICATE_THRESHOLD) -> Metric:
-    """distinct-1/2 and near-duplicate rate over the instructions of all games together."""
+def pooled_diversity() -> Metric:
+    """distinct-1/2 and near-duplicate rate over the instructions of all games together.
+
+    Uses the near-duplicate threshold the games were scored with (from the score metadata).
+    """
 
     def compute(scores: list[SampleScore]) -> dict[str, float]:
         texts: list[str] = []
+        threshold = NEAR_DUPLICATE_THRESHOLD
         for s in scores:
             game = (s.score.metadata or {}).get("self_play") or {}
             texts.extend(str(t) for t in game.get("instructions") or [])
+            threshold = float(game.get("near_duplicate_threshold", threshold))
         d = diversity(texts, threshold)
         return {
             "distinct_1": _nan(d.distinct_1),

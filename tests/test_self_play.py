@@ -461,3 +461,18 @@ def test_judge_prompt_is_filled_once_and_bounded():
     assert "<Response>the {instruction} answer</Response>" in prompt
     long = judge_prompt(SELF_REWARD_PROMPT, "q", "x" * (3 * MAX_JUDGED_CHARS))
     assert len(long) < len(SELF_REWARD_PROMPT) + MAX_JUDGED_CHARS + 100 and "[...truncated]" in long
+
+
+def test_pooled_diversity_uses_the_task_threshold():
+    from inspect_ai.scorer import SampleScore, Score
+
+    from scorers.self_play import pooled_diversity
+
+    def game(texts, t):
+        return SampleScore(
+            score=Score(value={}, metadata={"self_play": {"instructions": texts, "near_duplicate_threshold": t}})
+        )
+
+    texts = ["Write a poem about the sea", "Write a poem about the ocean"]  # J = 0.6
+    assert pooled_diversity()([game(texts[:1], 0.6), game(texts[1:], 0.6)])["near_duplicate_rate"] == 0.5
+    assert pooled_diversity()([game(texts[:1], 0.7), game(texts[1:], 0.7)])["near_duplicate_rate"] == 0.0
