@@ -28,8 +28,9 @@ def _export(fn: Callable[..., Task]) -> Callable[..., Task]:
 def _tasks() -> list[Callable[..., Task]]:
     from tasks.aime import aime, aime2024, aime2025
     from tasks.dapo import dapo100
+    from tasks.self_play import self_play
 
-    return [aime, aime2024, aime2025, dapo100]
+    return [aime, aime2024, aime2025, dapo100, self_play]
 
 
 for _fn in _tasks():

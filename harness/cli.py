@@ -9,6 +9,7 @@ import sys
 
 COMMAND_MODULES = [
     "harness.demo",
+    "harness.self_play_cli",
 ]
 """Modules that add subcommands (in --help order)."""
 
