@@ -22,7 +22,13 @@ def _export(fn: Callable[..., Task]) -> Callable[..., Task]:
         return fn(*args, **kwargs)
 
     wrapper.__module__ = __name__
-    return task(name=fn.__name__)(wrapper)
+    # inspect prefixes the package name only when it recognises an installed package; from
+    # a checkout's root (where harness.egg-info shadows the install record) it does not,
+    # so the prefix is then given explicitly. Either way the name is harness/<task>.
+    from inspect_ai._util.package import get_installed_package_name
+
+    prefixed = get_installed_package_name(wrapper) == "harness"
+    return task(name=fn.__name__ if prefixed else f"harness/{fn.__name__}")(wrapper)
 
 
 def _tasks() -> list[Callable[..., Task]]:
