@@ -27,9 +27,11 @@ def _export(fn: Callable[..., Task]) -> Callable[..., Task]:
 
 def _tasks() -> list[Callable[..., Task]]:
     from tasks.aime import aime, aime2024, aime2025
+    from tasks.afm import afm100
     from tasks.dapo import dapo100
+    from tasks.webwalkerqa import webwalkerqa
 
-    return [aime, aime2024, aime2025, dapo100]
+    return [aime, aime2024, aime2025, dapo100, webwalkerqa, afm100]
 
 
 for _fn in _tasks():
