@@ -217,6 +217,16 @@ def walker(
 # search
 
 
+@solver
+def limited(agent: Any, max_messages: int) -> Solver:
+    """Run ``agent`` with a fresh message limit per sample (a Limit is single-use)."""
+
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        return await as_solver(agent, limits=[message_limit(max_messages)])(state, generate)
+
+    return solve
+
+
 def blocked(url: str, domains: tuple[str, ...] | list[str]) -> bool:
     """True if ``url`` is on one of ``domains`` (``host`` or ``host/path-prefix`` entries)."""
     host = site_host(url)
@@ -280,7 +290,7 @@ def search(
         submit=SUBMIT,
     )
     return BuiltSolver(
-        solver=chain(prompt_template(template), as_solver(agent, limits=[message_limit(2 * max_steps + 4)])),
+        solver=chain(prompt_template(template), limited(agent, 2 * max_steps + 4)),
         metadata={
             "setting": "search",
             "max_steps": max_steps,

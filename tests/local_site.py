@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
 
 ANSWER = "The Golden Walrus Prize went to Dr. Ada Quill on 3 March 2024."
-SLOW_SECONDS = 1.5
+SLOW_SECONDS = 3.0
 HUGE_BYTES = 400_000
 
 HOME = """<!DOCTYPE html>
