@@ -218,7 +218,7 @@ def walker(
 
 
 @solver
-def limited(agent: Any, max_messages: int) -> Solver:
+def message_limited(agent: Any, max_messages: int) -> Solver:
     """Run ``agent`` with a fresh message limit per sample (a Limit is single-use)."""
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
@@ -290,7 +290,7 @@ def search(
         submit=SUBMIT,
     )
     return BuiltSolver(
-        solver=chain(prompt_template(template), limited(agent, 2 * max_steps + 4)),
+        solver=chain(prompt_template(template), message_limited(agent, 2 * max_steps + 4)),
         metadata={
             "setting": "search",
             "max_steps": max_steps,

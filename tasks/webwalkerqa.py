@@ -7,7 +7,7 @@ lang}``; AFM's copy (``info.Level`` instead of ``difficulty_level``) and the REA
 capitalised keys (``Question``, ``Answer``, ``Root_Url``, ``Info.Difficulty_Level``...) are
 read too. Every sample carries metadata ``type``, ``difficulty``, ``domain``, ``lang``,
 ``root_url``, ``cell`` (``<type>/<difficulty>``), ``golden_path``, ``source_website``.
-Sample ids: ``ww-<12 hex of sha1(question)>``.
+Sample ids: ``ww-<12 hex of sha1(question)>`` (a repeated question gets ``-2``, ``-3``...).
 
 ``-T subset=51``: Training-Free GRPO's stratified subset ([TFG] ``sampling_WebWalkerQA``):
 per difficulty, pandas ``DataFrame.sample(n, random_state=seed)`` in file order, with
@@ -27,7 +27,9 @@ Scorer: ``web_judge`` (``scorers/web_judge.py``), accuracy per type x difficulty
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+import json
+from collections import Counter
+from typing import Any, Callable
 
 from inspect_ai import Task, task
 from inspect_ai.dataset import Sample
@@ -69,8 +71,6 @@ def record_to_sample(record: dict[str, Any]) -> Sample:
         raise KeyError("question/answer")
     info = _get(record, "info", "Info") or {}
     if isinstance(info, str):
-        import json
-
         info = json.loads(info)
     type_ = _get(info, "type", "Type")
     difficulty = _get(info, "difficulty_level", "Difficulty_Level", "Level", "level")
@@ -90,6 +90,20 @@ def record_to_sample(record: dict[str, Any]) -> Sample:
             "source_website": list(_get(info, "source_website", "Source_Website") or []),
         },
     )
+
+
+def with_unique_ids(to_sample: Callable[[dict[str, Any]], Sample]) -> Callable[[dict[str, Any]], Sample]:
+    """Repeated questions keep every record: the 2nd copy gets id ``<id>-2``, and so on."""
+    seen: Counter[str] = Counter()
+
+    def convert(record: dict[str, Any]) -> Sample:
+        sample = to_sample(record)
+        seen[str(sample.id)] += 1
+        if seen[str(sample.id)] > 1:
+            sample.id = f"{sample.id}-{seen[str(sample.id)]}"
+        return sample
+
+    return convert
 
 
 def stratified_subset(samples: list[Sample], n: int, seed: int = 42) -> list[Sample]:
@@ -113,7 +127,7 @@ def stratified_subset(samples: list[Sample], n: int, seed: int = 42) -> list[Sam
 def load_webwalkerqa(data: str | None, split: str = "main", subset: int | None = None, seed: int = 42) -> list[Sample]:
     if split not in SPLITS:
         raise DataUnavailable(f"-T split={split}: WebWalkerQA has splits {', '.join(SPLITS)}.")
-    samples = load_dataset(data=data, hf_path=HF_PATH, split=split, record_to_sample=record_to_sample)
+    samples = load_dataset(data=data, hf_path=HF_PATH, split=split, record_to_sample=with_unique_ids(record_to_sample))
     return stratified_subset(samples, subset, seed) if subset else samples
 
 

@@ -87,6 +87,13 @@ def test_record_schemas_upstream_afm_copy_and_readme() -> None:
         assert set(s.metadata) >= {"type", "difficulty", "domain", "lang"}
 
 
+def test_repeated_questions_keep_distinct_ids(tmp_path: Path) -> None:
+    row = ww_row("Same question?", "A", "https://x/", "single_source", "easy")
+    data = write_jsonl(tmp_path / "ww.jsonl", [row, row, {**row, "answer": "B"}])
+    ids = [s.id for s in load_webwalkerqa(str(data))]
+    assert ids[1:] == [ids[0] + "-2", ids[0] + "-3"]
+
+
 def test_subset_needs_multiple_of_17() -> None:
     samples = [record_to_sample(ww_row(f"Q{i}", "A", "https://x/", "single_source", "easy")) for i in range(5)]
     with pytest.raises(PrerequisiteError, match="multiple of 17"):
