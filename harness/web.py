@@ -212,6 +212,25 @@ def site_host(url: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
+def is_private_host(url: str) -> bool:
+    """True for ``localhost`` and literal loopback / private / link-local / reserved IPs.
+
+    The search agent's ``visit_page`` refuses these by default: a model-chosen URL must
+    not reach services on the user's machine or network (e.g. a cloud metadata address).
+    Hostnames are not resolved here.
+    """
+    import ipaddress
+
+    host = (urlparse(url).hostname or "").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_unspecified
+
+
 def same_site(url: str, root_url: str) -> bool:
     """True if ``url`` is on the site rooted at ``root_url``.
 

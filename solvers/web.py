@@ -5,7 +5,7 @@
 | agent is given | question + the site's ``root_url`` | question only |
 | first observation | the root page: markdown text + numbered list of same-site buttons | none |
 | tools | ``click(button)``: open a button seen on any page so far | ``web_search(query)`` (inspect's providers) and ``visit_page(url)`` |
-| leaves the site? | no (same-site links only) | yes (any http(s) page, except ``blocked_domains``) |
+| leaves the site? | no (same-site links only) | yes (any http(s) page, except ``blocked_domains`` and private hosts) |
 | budget | ``max_clicks`` clicks (then the tool asks for the answer) | ``max_steps`` tool calls (message limit) |
 | published range | <= 40% (WebWalker paper, GPT-4o) | 63-68% (Training-Free GRPO, DeepSeek-V3.1) |
 
@@ -30,7 +30,7 @@ from inspect_ai.solver import Generate, Solver, TaskState, chain, prompt_templat
 from inspect_ai.tool import Tool, ToolDef, web_search
 from inspect_ai.util import message_limit
 
-from harness.web import FetchSettings, Link, WebClient, site_host
+from harness.web import FetchSettings, Link, WebClient, is_private_host, site_host
 from solvers.base import BuiltSolver
 
 WALKER_INSTRUCTIONS = """\
@@ -240,7 +240,9 @@ def blocked(url: str, domains: tuple[str, ...] | list[str]) -> bool:
     return False
 
 
-def visit_page_tool(client: WebClient, blocked_domains: tuple[str, ...] | list[str]) -> Tool:
+def visit_page_tool(
+    client: WebClient, blocked_domains: tuple[str, ...] | list[str], allow_private_hosts: bool = False
+) -> Tool:
     async def execute(url: str) -> str:
         """Open a web page and read it.
 
@@ -253,6 +255,8 @@ def visit_page_tool(client: WebClient, blocked_domains: tuple[str, ...] | list[s
         url = str(url).strip()
         if blocked(url, blocked_domains):
             return f"Could not open {url}: pages on this site are not allowed in this evaluation."
+        if not allow_private_hosts and is_private_host(url):
+            return f"Could not open {url}: local and private network addresses are not allowed."
         page = await client.page(url)
         return page.observation()
 
@@ -272,6 +276,7 @@ def search(
     max_page_chars: int = 20_000,
     max_page_bytes: int = 2_000_000,
     blocked_domains: list[str] | tuple[str, ...] = DEFAULT_BLOCKED_DOMAINS,
+    allow_private_hosts: bool = False,
     instructions: str = SEARCH_INSTRUCTIONS,
 ) -> BuiltSolver:
     """Training-Free GRPO setting: question only; ``web_search`` + ``visit_page``.
@@ -279,14 +284,15 @@ def search(
     ``search_providers`` is passed to inspect's ``web_search(providers=...)`` (e.g.
     ``tavily``, ``google``, ``exa``, ``[openai, tavily]``; default: the model's own
     provider search); ``max_steps`` tool calls (youtu-agent: max_turns 20);
-    ``blocked_domains`` pages ``visit_page`` refuses.
+    ``blocked_domains`` pages ``visit_page`` refuses; ``allow_private_hosts`` lets it open
+    localhost and private-network IPs (refused by default: the model picks the URLs).
     """
     settings = FetchSettings(timeout=timeout, max_chars=max_page_chars, max_bytes=max_page_bytes)
     client = WebClient(settings)
     domains = tuple(blocked_domains or ())
     agent = react(
         prompt=AgentPrompt(instructions=instructions),
-        tools=[web_search(search_providers), visit_page_tool(client, domains)],
+        tools=[web_search(search_providers), visit_page_tool(client, domains, allow_private_hosts)],
         submit=SUBMIT,
     )
     return BuiltSolver(

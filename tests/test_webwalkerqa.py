@@ -3,6 +3,7 @@ end against the local website (tests/local_site.py) with mockllm agent and judge
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections import Counter
 from pathlib import Path
@@ -243,6 +244,23 @@ def test_walker_end_to_end_reaches_answer_and_reports_cells(tmp_path: Path) -> N
     assert "1 (3 unscored)" in table
 
 
+def test_visit_page_refuses_private_hosts_and_blocked_domains() -> None:
+    from harness.web import WebClient, is_private_host
+    from inspect_ai.tool import ToolDef
+    from solvers.web import DEFAULT_BLOCKED_DOMAINS, blocked, visit_page_tool
+
+    assert is_private_host("http://127.0.0.1:8000/") and is_private_host("http://localhost/")
+    assert is_private_host("http://169.254.169.254/latest/") and is_private_host("http://[::1]/")
+    assert is_private_host("http://10.1.2.3/") and not is_private_host("https://example.org/")
+    assert blocked("https://www.huggingface.co/datasets/x", DEFAULT_BLOCKED_DOMAINS)
+    assert blocked("https://modelscope.cn/datasets/x", DEFAULT_BLOCKED_DOMAINS)
+    assert not blocked("https://modelscope.cn/models/x", DEFAULT_BLOCKED_DOMAINS)
+    client = WebClient()
+    visit = ToolDef(visit_page_tool(client, DEFAULT_BLOCKED_DOMAINS)).tool
+    text = asyncio.run(visit(url="http://169.254.169.254/latest/meta-data/"))
+    assert "private network addresses are not allowed" in text and client.fetches == 0
+
+
 def test_walker_click_budget(tmp_path: Path) -> None:
     with serve_site() as (root, _hits):
         data = write_jsonl(tmp_path / "ww.jsonl", [ww_row(QUESTION, "Dr. Ada Quill", root, "single_source", "easy")])
@@ -279,7 +297,7 @@ def test_search_setting_and_afm100_end_to_end(tmp_path: Path) -> None:
                 "": [tool_call_output("submit", {"answer": ""})],
             }
         )
-        task = afm100(data=str(AFM_FIXTURE), n=5)
+        task = afm100(data=str(AFM_FIXTURE), n=5, allow_private_hosts=True)  # the local site is 127.0.0.1
         log = inspect_eval(
             task,
             model=mock_model(agent),
@@ -295,5 +313,6 @@ def test_search_setting_and_afm100_end_to_end(tmp_path: Path) -> None:
     visited = next(s for s in log.samples if "second campus" in s.input)
     texts = tool_texts(visited)
     assert "not allowed in this evaluation" in texts[0] and "Golden Walrus Prize" in texts[1]
+
     metrics = log.results.scores[0].metrics
     assert metrics["accuracy"].value == pytest.approx(0.2) and "overall" not in metrics
