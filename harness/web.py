@@ -96,6 +96,8 @@ class Page(BaseModel):
     title: str = ""
     markdown: str = ""
     links: list[Link] = Field(default_factory=list)
+    links_omitted: int = 0
+    """Links beyond ``max_links`` (not listed)."""
     truncated: bool = False
     """The body was larger than ``max_bytes`` (only its start was read)."""
     error: str | None = None
@@ -127,6 +129,8 @@ class Page(BaseModel):
         if labels:
             lines.append(f"Clickable links ({len(labels)}):")
             lines.extend(labels)
+            if self.links_omitted:
+                lines.append(f"({self.links_omitted} more links not listed)")
         else:
             lines.append("No clickable links on this page.")
         return "\n".join(lines)
@@ -390,13 +394,32 @@ class WebClient:
                 return base
             media = "text/plain"
         if media in TEXT_TYPES:
-            text = raw.decode(charset or "utf-8", errors="replace")
+            try:
+                text = raw.decode(charset or "utf-8", errors="replace")
+            except LookupError:  # unknown charset name
+                text = raw.decode("utf-8", errors="replace")
             cut = len(text) > s.max_chars
             base.markdown = text[: s.max_chars] + (f"\n\n(... text cut at {s.max_chars} characters)" if cut else "")
             return base
-        soup = parse_html(raw.decode(charset, errors="replace") if charset else raw)
-        base.title = page_title(soup)
-        base.links = extract_links(soup, final_url, root_url)[: s.max_links]
-        base.markdown, _ = html_to_markdown(soup, s.max_chars)
-        return base
+        # parsing a large page takes a while: keep it off the event loop
+        return await anyio.to_thread.run_sync(render_html, base, raw, charset, root_url, s)
+
+
+def render_html(page: Page, raw: bytes, charset: str | None, root_url: str | None, settings: FetchSettings) -> Page:
+    """Fill ``page`` with the title, links and markdown of the HTML in ``raw``.
+
+    Without a charset from the server, BeautifulSoup reads the page's own declaration
+    (``<meta charset>``) or guesses.
+    """
+    try:
+        html: str | bytes = raw.decode(charset, errors="replace") if charset else raw
+    except LookupError:  # unknown charset name
+        html = raw
+    soup = parse_html(html)
+    page.title = page_title(soup)
+    links = extract_links(soup, page.final_url or page.url, root_url)
+    page.links = links[: settings.max_links]
+    page.links_omitted = max(0, len(links) - settings.max_links)
+    page.markdown, _ = html_to_markdown(soup, settings.max_chars)
+    return page
 

@@ -13,7 +13,7 @@ root URL; the server is shut down when the ``with`` block ends. Pages:
 - ``/huge`` an HTML page of ``HUGE_BYTES`` bytes.
 - ``/files/report.pdf`` and ``/download?id=7`` a PDF (content type application/pdf),
   ``/logo.png`` an image.
-- ``/plain.txt`` plain text.
+- ``/plain.txt`` plain text; ``/zh`` a GBK page declared only by ``<meta charset>``.
 """
 
 from __future__ import annotations
@@ -123,6 +123,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", ctype="application/pdf")
         elif path == "/logo.png":
             self._send(200, b"\x89PNG\r\n\x1a\n\x00\x00\x00", ctype="image/png")
+        elif path == "/zh":
+            html = '<html><head><meta charset="gbk"><title>新闻</title></head><body><p>学院新闻</p></body></html>'
+            self._send(200, html.encode("gbk"), ctype="text/html")
         elif path == "/plain.txt":
             self._send(200, "just some plain text".encode(), ctype="text/plain; charset=utf-8")
         else:

@@ -128,6 +128,21 @@ def test_plain_text_shown(site) -> None:
     assert page.ok and page.markdown == "just some plain text"
 
 
+def test_charset_from_meta_tag(site) -> None:
+    root, _ = site
+    page = fetch(root + "zh")
+    assert page.ok and page.title == "新闻" and "学院新闻" in page.markdown
+
+
+def test_link_list_capped_with_note() -> None:
+    from harness.web import Page, render_html
+
+    html = "".join(f'<a href="/p{i}">P{i}</a>' for i in range(12)).encode()
+    page = render_html(Page(url="http://x.org/"), html, None, "http://x.org/", FetchSettings(max_links=5))
+    assert len(page.links) == 5 and page.links_omitted == 7
+    assert "(7 more links not listed)" in page.observation()
+
+
 def test_connection_refused_and_bad_scheme() -> None:
     assert "could not connect" in fetch("http://127.0.0.1:1/").error
     assert "not an http(s)" in fetch("ftp://example.org/x").error

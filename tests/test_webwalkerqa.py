@@ -126,7 +126,7 @@ def test_task_defaults(tmp_path: Path) -> None:
 @pytest.mark.shared_data
 def test_real_main_split_cells_and_subset(shared_data: Path) -> None:
     path = shared_data / "webwalkerqa_sample.jsonl"
-    samples = load_webwalkerqa(str(path))
+    samples = list(webwalkerqa(data=str(path)).dataset)  # as `-T data=PATH` loads it
     assert len(samples) == 680 and len({s.id for s in samples}) == 680
     cells = Counter(s.metadata["cell"] for s in samples)
     for type_ in ("single_source", "multi_source"):
