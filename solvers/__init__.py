@@ -18,6 +18,8 @@ from solvers.base import BuiltSolver
 
 SOLVERS: dict[str, str] = {
     "direct": "solvers.direct:direct",
+    "walker": "solvers.web:walker",
+    "search": "solvers.web:search",
 }
 """Solver name -> "module:factory". Later solvers register here."""
 
