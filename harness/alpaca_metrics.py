@@ -67,6 +67,8 @@ class AlpacaMetrics(BaseModel):
     lc_standard_error: float | None = None
     lc_variant: str | None = None
     """Which GLM produced the LC value (see LC_VARIANTS); None when not computed."""
+    length_controlled_winrate_noreg: float | None = None
+    """With the gamed-baseline rows supplied: the same fit without the regularisation."""
     lc_weights: dict[str, float] | None = None
     """Fitted GLM coefficients: length (tanh), instruction_difficulty, model intercept."""
 
@@ -437,5 +439,7 @@ def annotation_metrics(
     m.length_controlled_winrate = value
     m.lc_standard_error = se
     m.lc_variant = variant
+    if variant == "length_controlled_v1":
+        m.length_controlled_winrate_noreg = length_controlled(x, len_ref, len_model, difficulty=difficulty)[0]
     m.lc_weights = {"length": fit.length, "instruction_difficulty": fit.difficulty, "intercept": fit.intercept}
     return m

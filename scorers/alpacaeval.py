@@ -183,7 +183,8 @@ def length_controlled_winrate(
     """AlpacaEval's length-controlled win rate (and its SE) from the judged samples.
 
     Needs ``instruction_difficulty`` (a file, looked up by the sample's ``index``); with
-    ``gamed_baselines`` the fit is the official regularised one. ``without_difficulty``
+    ``gamed_baselines`` the fit is the official regularised one (and
+    ``length_controlled_winrate_noreg`` the same fit without it). ``without_difficulty``
     fits the minimal GLM (length + model term) instead of reporting nothing.
     """
 
@@ -197,11 +198,15 @@ def length_controlled_winrate(
         d = am.read_difficulty(instruction_difficulty) if instruction_difficulty else None
         gamed = am.read_gamed(gamed_baselines) if gamed_baselines and d is not None else None
         index = [int((s.sample_metadata or {}).get("index", i)) for i, s in enumerate(scores)]
-        value, se, _fit, _variant = am.length_controlled(
-            _x(scores), [m["reference_length"] for m in meta], [m["length"] for m in meta],
-            difficulty=d, index=index if d is not None else None, gamed=gamed,
-        )
-        return {"length_controlled_winrate": value, "lc_standard_error": se}
+        x, ref_len, model_len = _x(scores), [m["reference_length"] for m in meta], [m["length"] for m in meta]
+        index = index if d is not None else None
+        value, se, _fit, variant = am.length_controlled(x, ref_len, model_len, difficulty=d, index=index, gamed=gamed)
+        result: dict[str, float | None] = {"length_controlled_winrate": value, "lc_standard_error": se}
+        if variant == "length_controlled_v1":
+            result["length_controlled_winrate_noreg"] = am.length_controlled(
+                x, ref_len, model_len, difficulty=d, index=index
+            )[0]
+        return result
 
     return compute
 

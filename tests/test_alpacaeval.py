@@ -190,6 +190,13 @@ def test_cli_json_from_gz_and_plain(tmp_path: Path, capsys: pytest.CaptureFixtur
         assert o["n_total"] == 6 and o["avg_length"] == int(np.mean([5 + 2 * i for i in range(6)]))
         assert o["lc_variant"] == "length_controlled_noreg" and 0 <= o["length_controlled_winrate"] <= 100
 
+    gamed = _gamed_csv(tmp_path)
+    assert cli_main(["alpaca-metrics", str(gz), "--format", "json", "--instruction-difficulty", str(diff),
+                     "--gamed-baselines", str(gamed)]) == 0
+    [o] = json.loads(capsys.readouterr().out)
+    assert o["lc_variant"] == "length_controlled_v1" and "length_controlled_winrate_noreg" in o
+    assert cli_main(["alpaca-metrics", str(gz), "--gamed-baselines", str(gamed)]) == 2  # needs difficulty
+
     assert cli_main(["alpaca-metrics", str(gz), "--format", "md"]) == 0
     captured = capsys.readouterr()
     assert "| toy" in captured.out and "--instruction-difficulty" in captured.err
@@ -328,6 +335,25 @@ def test_end_to_end_lc_metric_when_difficulty_given(tmp_path: Path):
     log = _run(tmp_path, alpacaeval(data=str(_data(tmp_path)), instruction_difficulty=str(diff)), ScriptedJudge())
     metrics = log.results.scores[0].metrics
     assert 0 <= metrics["length_controlled_winrate"].value <= 100 and "lc_standard_error" in metrics
+    assert "length_controlled_winrate_noreg" not in metrics
+    # with gamed-baseline rows: the regularised value and the unregularised one next to it
+    gamed = _gamed_csv(tmp_path)
+    task = alpacaeval(data=str(_data(tmp_path)), instruction_difficulty=str(diff), gamed_baselines=str(gamed))
+    metrics = _run(tmp_path, task, ScriptedJudge(), "gamed").results.scores[0].metrics
+    assert 0 <= metrics["length_controlled_winrate"].value <= 100
+    assert 0 <= metrics["length_controlled_winrate_noreg"].value <= 100
+
+
+def _gamed_csv(tmp_path: Path) -> Path:
+    """A df_gamed.csv-shaped file (made-up rows, upstream columns)."""
+    rng = np.random.default_rng(0)
+    rows = ["index,preference,std_delta_len,instruction_difficulty,not_gamed_baseline,model"]
+    for model in ("gpt4_1106_preview_verbose", "gpt4_1106_preview_concise"):
+        for i in range(5):
+            rows.append(f"{i},{rng.uniform():.4f},{rng.normal():.4f},{0.1 * i},False,{model}")
+    path = tmp_path / "df_gamed.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
 
 
 def test_end_to_end_reference_from_file_and_from_log(tmp_path: Path):
