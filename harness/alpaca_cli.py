@@ -1,7 +1,8 @@
 """``harness alpaca-metrics``: AlpacaEval leaderboard metrics from annotation files.
 
 Reads AlpacaEval-format annotation files (JSON list or JSONL, plain or .gz; ``output_1`` is
-the reference, ``output_2`` the model, ``preference`` in [1, 2]) and prints win rate,
+the reference, ``output_2`` the model, ``preference`` in [1, 2]) -- or inspect logs (.eval) of
+the ``alpacaeval`` task -- and prints win rate,
 standard error, discrete win rate, counts, average length and -- when the data it needs is
 supplied -- the length-controlled win rate. Nothing is downloaded: the instruction
 difficulties and gamed-baseline rows are files the user passes.
@@ -28,7 +29,8 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("annotations", nargs="+", metavar="ANNOTATIONS",
-                   help="AlpacaEval annotation files (.json / .jsonl, optionally .gz)")
+                   help="AlpacaEval annotation files (.json / .jsonl, optionally .gz) or inspect logs (.eval) "
+                        "of the alpacaeval task")
     p.add_argument("--format", choices=["md", "csv", "json"], default="md", help="output format (default md)")
     p.add_argument("--instruction-difficulty", metavar="FILE",
                    help="per-instruction difficulties in instruction order (HF tatsu-lab/alpaca_eval "
@@ -69,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     loaded = []
     for path in args.annotations:
         try:
-            records = am.read_json_records(path)
+            records = am.read_annotations(path)
         except (OSError, ValueError) as ex:
             raise ValueError(f"cannot read {path}: {ex}") from ex
         loaded.append((path, records))

@@ -103,6 +103,44 @@ def read_json_records(path: str | Path) -> list[dict[str, Any]]:
     return data
 
 
+def annotations_from_log(path: str | Path) -> list[dict[str, Any]]:
+    """AlpacaEval annotation records from an inspect log of the ``alpacaeval`` task.
+
+    One record per sample (epoch 1), in sample-index order: ``output_1`` the reference,
+    ``output_2`` the model's completion, ``preference`` = 1 + the judge score (NaN when unscored).
+    """
+    from inspect_ai.log import read_eval_log
+
+    log = read_eval_log(str(path))
+    records = []
+    for s in sorted(log.samples or [], key=lambda s: (s.metadata or {}).get("index", 0)):
+        if s.epoch != 1:
+            continue
+        meta = s.metadata or {}
+        score = next(iter((s.scores or {}).values()), None)
+        value = score.as_float() if score is not None else math.nan
+        records.append({
+            "instruction": s.input if isinstance(s.input, str) else None,
+            "output_1": meta.get("reference_output") or "",
+            "output_2": s.output.completion if s.output else "",
+            "generator_1": meta.get("reference_generator"),
+            "generator_2": log.eval.model,
+            "dataset": meta.get("dataset"),
+            "preference": 1.0 + value,
+        })
+    if not records:
+        raise ValueError(f"{path}: the log has no samples")
+    return records
+
+
+def read_annotations(path: str | Path) -> list[dict[str, Any]]:
+    """Annotation records from an AlpacaEval annotations file or an inspect log (.eval)."""
+    p = Path(path).expanduser()
+    if p.suffix == ".eval":
+        return annotations_from_log(p)
+    return read_json_records(p)
+
+
 def annotation_name(path: str | Path, records: Sequence[dict[str, Any]]) -> str:
     gens = {str(r.get("generator_2")) for r in records if r.get("generator_2") is not None}
     if len(gens) == 1:

@@ -322,11 +322,17 @@ def _check_results(log, judge: ScriptedJudge):
     return metrics
 
 
-def test_end_to_end_official_reference(tmp_path: Path):
+def test_end_to_end_official_reference(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     judge = ScriptedJudge()
     log = _run(tmp_path, alpacaeval(data=str(_data(tmp_path))), judge)
-    _check_results(log, judge)
+    metrics = _check_results(log, judge)
     assert log.samples[0].metadata["dataset"] == "koala"
+    # the CLI reads the same numbers back from the log
+    assert cli_main(["alpaca-metrics", log.location, "--format", "json"]) == 0
+    [o] = json.loads(capsys.readouterr().out)
+    assert o["name"] == "mockllm/model" and o["n_total"] == 4 and o["n_draws"] == 1
+    for key in ("win_rate", "standard_error", "discrete_win_rate", "avg_length"):
+        assert o[key] == pytest.approx(metrics[key].value), key
 
 
 def test_end_to_end_lc_metric_when_difficulty_given(tmp_path: Path):
