@@ -224,6 +224,13 @@ def alpaca_judge(
     lc_without_difficulty: bool = False,
 ) -> Scorer:
     """The pairwise judge scorer with its metrics (the LC metric configured by the files given)."""
+    try:
+        judge_prompt.format(instruction="", output_1="", output_2="")
+    except (KeyError, IndexError, ValueError) as ex:
+        raise ValueError(
+            f"judge prompt template is invalid ({type(ex).__name__}: {ex}): it may use only {{instruction}}, "
+            "{output_1} and {output_2}; write literal braces doubled"
+        ) from ex
     metrics = [
         win_rate(),
         standard_error(),
