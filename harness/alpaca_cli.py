@@ -1,10 +1,9 @@
 """``harness alpaca-metrics``: AlpacaEval leaderboard metrics from annotation files.
 
 Reads AlpacaEval-format annotation files (JSON list or JSONL, plain or .gz; ``output_1`` is
-the reference, ``output_2`` the model, ``preference`` in [1, 2]) -- or inspect logs (.eval) of
-the ``alpacaeval`` task -- and prints win rate,
-standard error, discrete win rate, counts, average length and -- when the data it needs is
-supplied -- the length-controlled win rate. Nothing is downloaded: the instruction
+the reference, ``output_2`` the model, ``preference`` in [1, 2]) or inspect logs (.eval) of
+the ``alpacaeval`` task, and prints win rate, standard error, discrete win rate, counts,
+average length and, when the data it needs is supplied, the length-controlled win rate. Nothing is downloaded: the instruction
 difficulties and gamed-baseline rows are files the user passes.
 """
 
