@@ -380,8 +380,9 @@ def test_end_to_end_reference_from_file_and_from_log(tmp_path: Path):
         q = messages[-1].text.split("answer ")[1].rstrip(".")
         return output("REF-ANSWER for inst2" if q == "inst2" else f"BASE-ANSWER for {q}")
 
-    [base_log] = inspect_eval(alpacaeval(data=str(data)), model=mock_model(base), score=False,
-                              log_dir=str(tmp_path / "base"), display="none")
+    # step 1 of the README recipe, by registry name: `inspect eval harness/alpacaeval --no-score`
+    [base_log] = inspect_eval("harness/alpacaeval", task_args={"data": str(data)}, model=mock_model(base),
+                              score=False, log_dir=str(tmp_path / "base"), display="none")
     assert base_log.status == "success"
     judge = ScriptedJudge(reference_marker="BASE-ANSWER")
     log = _run(tmp_path, alpacaeval(data=str(data), reference=base_log.location), judge, "vs_log")
