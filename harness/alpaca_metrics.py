@@ -1,4 +1,4 @@
-"""AlpacaEval 2.0 metrics from pairwise preferences (pure numpy/scipy, no inspect).
+"""AlpacaEval 2.0 metrics from pairwise preferences (numpy; inspect only to read logs).
 
 Conventions follow ``tatsu-lab/alpaca_eval`` (see README, "AlpacaEval"):
 
