@@ -34,11 +34,12 @@ def _export(fn: Callable[..., Task]) -> Callable[..., Task]:
 def _tasks() -> list[Callable[..., Task]]:
     from tasks.aime import aime, aime2024, aime2025
     from tasks.afm import afm100
+    from tasks.alpacaeval import alpacaeval
     from tasks.dapo import dapo100
     from tasks.self_play import self_play
     from tasks.webwalkerqa import webwalkerqa
 
-    return [aime, aime2024, aime2025, dapo100, self_play, webwalkerqa, afm100]
+    return [aime, aime2024, aime2025, dapo100, self_play, webwalkerqa, afm100, alpacaeval]
 
 
 for _fn in _tasks():
