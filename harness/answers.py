@@ -154,15 +154,19 @@ def _strip_outer(s: str) -> str:
     return s
 
 
+def _undecorate(s: str) -> str:
+    """Unwrap ``\\text{}``-style commands (a few levels) and drop units and spacing marks."""
+    for _ in range(3):
+        unwrapped = _WRAPPERS.sub(r"\1", s)
+        if unwrapped == s:
+            break
+        s = unwrapped
+    return _DECORATIONS.sub("", s)
+
+
 def normalize_integer(answer: str) -> int | None:
     """``"033"``, ``"33.0"``, ``"\\text{33}"``, ``"33^\\circ"``, ``"$33$"``, ``"x = 33"`` -> 33."""
-    s = _strip_outer(answer[:MAX_ANSWER_CHARS])
-    for _ in range(3):
-        s2 = _WRAPPERS.sub(r"\1", s)
-        if s2 == s:
-            break
-        s = s2
-    s = _DECORATIONS.sub("", s)
+    s = _undecorate(_strip_outer(answer[:MAX_ANSWER_CHARS]))
     s = s.replace("{", "").replace("}", "").strip().rstrip(".").strip()
     if "=" in s:
         s = s.rsplit("=", 1)[1].strip()
@@ -170,7 +174,7 @@ def normalize_integer(answer: str) -> int | None:
     if _THOUSANDS.match(s):
         s = s.replace(",", "")
     if _INT.match(s):
-        return int(float(s)) if "." in s else int(s)
+        return int(s.split(".", 1)[0])
     return None
 
 
@@ -183,13 +187,7 @@ def sole_integer(answer: str) -> int | None:
     Anything mathematical around the number (``\\sqrt{2}``, ``2^{10}``, ``1/3``) makes this
     None, so such answers go to the symbolic comparison instead.
     """
-    s = answer[:MAX_ANSWER_CHARS]
-    for _ in range(3):
-        s2 = _WRAPPERS.sub(r"\1", s)
-        if s2 == s:
-            break
-        s = s2
-    s = _DECORATIONS.sub("", s)
+    s = _undecorate(answer[:MAX_ANSWER_CHARS])
     matches = list(_ANY_INT.finditer(s))
     if len(matches) != 1:
         return None
