@@ -18,6 +18,7 @@ from solvers.base import BuiltSolver
 
 SOLVERS: dict[str, str] = {
     "direct": "solvers.direct:direct",
+    "reflect_retry": "solvers.reflect_retry:reflect_retry",
 }
 """Solver name -> "module:factory". Later solvers register here."""
 
