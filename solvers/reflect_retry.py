@@ -157,11 +157,16 @@ def second_try() -> Metric:
 
 @metric
 def gain() -> Metric:
-    """``second_try - first_try``: what reflecting and retrying added."""
-    return _key_mean("gain")
+    """``second_try - first_try``: what reflecting and retrying added (under any reducer)."""
+    first, second = _key_mean("first_try"), _key_mean("second_try")
+
+    def compute(scores: list[SampleScore]) -> float:
+        return second(scores) - first(scores)
+
+    return compute
 
 
-def _key_mean(key: str) -> Metric:
+def _key_mean(key: str) -> Any:
     def compute(scores: list[SampleScore]) -> float:
         values = [
             float(s.score.value[key])

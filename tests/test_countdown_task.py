@@ -132,3 +132,22 @@ def test_registered_under_harness() -> None:
     from harness import _registry
 
     assert hasattr(_registry, "countdown")
+
+
+def test_hub_source_takes_the_rows_after_the_training_slice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ``hf`` code path end to end, on a local folder standing in for the hub dataset."""
+    import datasets
+
+    import tasks.countdown as cd
+
+    repo = tmp_path / "Countdown-Tasks-3to4" / "data"
+    repo.mkdir(parents=True)
+    rows = [{"target": 10 + i, "nums": [i + 1, 9, 1]} for i in range(8)]
+    pd.DataFrame(rows).to_parquet(repo / "train-00000-of-00001.parquet")
+    monkeypatch.setattr(cd, "HF_PATH", str(repo.parent))
+    monkeypatch.setattr(cd, "HF_TEST_START", 5)  # stands for TinyZero's 327,680 training rows
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "hf_cache")
+    samples = cd.load_countdown("hf", None, 2, 0)
+    assert [s.metadata["target"] for s in samples] == [15, 16]
+    assert all(s.metadata["source"] == "hf" for s in samples)
