@@ -93,7 +93,7 @@ def _outcome(scores: list[Score]) -> tuple[float, str | None, str | None]:
         raise ValueError("reflect_retry decides success from the task's first scorer, which must give a scalar value")
     value = _to_float(first.value)
     ok = not math.isnan(value) and value >= 1.0
-    reason = (first.metadata or {}).get("reason") if first.metadata else None
+    reason = (first.metadata or {}).get("reason")
     if reason is None:
         reason = "correct" if ok else "incorrect"
     return (1.0 if ok else 0.0), str(reason), first.answer
