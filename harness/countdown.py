@@ -9,14 +9,13 @@ whatever the input (a 1 MB completion is scanned once, linearly):
 2. ``×``, ``÷``, ``−`` (and other Unicode minus signs) are read as ``*``, ``/``, ``-``;
    an optional trailing ``= N`` is allowed when N is the target (``= 24`` states the
    result; any other N is ``wrong_value``);
-3. the expression must be at most ``MAX_EXPR_CHARS`` characters (``too_long``) made
-   only of digits, whitespace, ``+ - * / ( )`` (``bad_syntax``); a literal longer than
-   ``MAX_LITERAL_DIGITS`` digits or parentheses nested deeper than ``MAX_DEPTH`` are
-   refused before any parsing or int conversion (``too_large``, ``too_complex``);
+3. the expression must be at most ``MAX_EXPR_CHARS`` characters made only of digits,
+   whitespace, ``+ - * / ( )`` (else ``too_large``, ``bad_syntax``); a literal longer
+   than ``MAX_LITERAL_DIGITS`` digits or parentheses nested deeper than ``MAX_DEPTH``
+   are refused before any parsing or int conversion (``too_large``);
 4. it is parsed with :func:`ast.parse` and may contain only integer literals, binary
-   ``+ - * /``, unary minus and parentheses; ``**``, ``//``, ``%`` and anything else
-   are refused (``bad_operator``, ``bad_syntax``); at most ``MAX_NODES`` nodes
-   (``too_complex``);
+   ``+ - * /``, unary minus and parentheses; ``**``, ``//``, unary plus and anything
+   else are ``bad_syntax``; more than ``MAX_NODES`` nodes is ``too_large``;
 5. the multiset of its literals must equal the multiset of the given numbers: each
    number used exactly once, no other literal (``wrong_numbers``);
 6. it is evaluated exactly with :class:`fractions.Fraction` (``/`` is true division);
@@ -55,10 +54,7 @@ MAX_BITS = 512
 Reason = Literal[
     "correct",
     "no_answer",
-    "too_long",
     "bad_syntax",
-    "bad_operator",
-    "too_complex",
     "too_large",
     "wrong_numbers",
     "div_by_zero",
@@ -135,17 +131,17 @@ def _literals(node: ast.AST, depth: int, out: list[int], count: list[int]) -> No
     """Check the node types and collect the integer literals (bounded recursion)."""
     count[0] += 1
     if count[0] > MAX_NODES:
-        raise _Reject("too_complex", f"more than {MAX_NODES} syntax nodes")
+        raise _Reject("too_large", f"more than {MAX_NODES} syntax nodes")
     if depth > MAX_DEPTH:
-        raise _Reject("too_complex", f"nested deeper than {MAX_DEPTH}")
+        raise _Reject("too_large", f"nested deeper than {MAX_DEPTH}")
     if isinstance(node, ast.BinOp):
         if type(node.op) not in _BINOPS:
-            raise _Reject("bad_operator", f"operator {type(node.op).__name__} is not one of + - * /")
+            raise _Reject("bad_syntax", f"operator {type(node.op).__name__} is not one of + - * /")
         _literals(node.left, depth + 1, out, count)
         _literals(node.right, depth + 1, out, count)
     elif isinstance(node, ast.UnaryOp):
         if not isinstance(node.op, ast.USub):
-            raise _Reject("bad_operator", f"unary {type(node.op).__name__} is not allowed (only unary minus)")
+            raise _Reject("bad_syntax", f"unary {type(node.op).__name__} is not allowed (only unary minus)")
         _literals(node.operand, depth + 1, out, count)
     elif isinstance(node, ast.Constant) and type(node.value) is int:
         out.append(node.value)
@@ -185,7 +181,7 @@ def parse_expression(expr: str) -> tuple[ast.expr, list[int]]:
     Raises ``_Reject`` with the reason on any violation.
     """
     if len(expr) > MAX_EXPR_CHARS:
-        raise _Reject("too_long", f"expression longer than {MAX_EXPR_CHARS} characters")
+        raise _Reject("too_large", f"expression longer than {MAX_EXPR_CHARS} characters")
     if _ALLOWED.fullmatch(expr) is None:
         bad = next(c for c in expr if not _ALLOWED.fullmatch(c))
         raise _Reject("bad_syntax", f"character {bad!r} is not allowed (digits, + - * / and parentheses only)")
@@ -197,7 +193,7 @@ def parse_expression(expr: str) -> tuple[ast.expr, list[int]]:
         if c == "(":
             depth += 1
             if depth > MAX_DEPTH:
-                raise _Reject("too_complex", f"parentheses nested deeper than {MAX_DEPTH}")
+                raise _Reject("too_large", f"parentheses nested deeper than {MAX_DEPTH}")
         elif c == ")":
             depth -= 1
     if not expr.strip():
@@ -230,7 +226,7 @@ def check_expression(expr: str, nums: Sequence[int], target: int) -> CountdownCh
     try:
         text = expr.strip()
         if len(text) > MAX_EXPR_CHARS:  # before any other work on a huge input
-            raise _Reject("too_long", f"expression longer than {MAX_EXPR_CHARS} characters")
+            raise _Reject("too_large", f"expression longer than {MAX_EXPR_CHARS} characters")
         text = _split_claim(text.translate(_TRANSLATE), target)
         tree, literals = parse_expression(text.strip())
         if sorted(literals) != sorted(nums):
