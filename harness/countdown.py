@@ -214,7 +214,7 @@ def _split_claim(expr: str, target: int) -> str:
     lhs, _, rhs = expr.partition("=")
     if "=" in rhs or _TARGET_CLAIM.fullmatch(rhs) is None:
         raise _Reject("bad_syntax", "'=' may only be followed by the target")
-    claimed = int(rhs.replace(" ", "").replace("\t", "").replace("\n", ""))
+    claimed = int("".join(rhs.split()))
     if claimed != target:
         raise _Reject("wrong_value", f"the equation claims {claimed}, the target is {target}")
     return lhs

@@ -94,6 +94,8 @@ CASES: list[tuple[str, list[int], int, bool, str]] = [
     ("<answer>75 + 33 - 51 - 48 = 64</answer>", N4, 64, False, "wrong_value"),  # true value is 9
     ("<answer>64 = 75 - 33 / (51 - 48)</answer>", N4, 64, False, "bad_syntax"),
     ("<answer>1 + 2 = 3 = 3</answer>", [1, 2], 3, False, "bad_syntax"),
+    ("<answer>1 - 4 = -\r\u2003 3</answer>", [1, 4], -3, True, "correct"),  # odd whitespace in the claim
+    ("<answer>1 + 2 = ٣</answer>", [1, 2], 3, False, "bad_syntax"),
     ("<answer>1 + 2 == 3</answer>", [1, 2], 3, False, "bad_syntax"),
     # division by zero
     ("<answer>5 / (3 - 3)</answer>", [5, 3, 3], 0, False, "div_by_zero"),
@@ -144,7 +146,8 @@ def test_last_answer_is_linear_on_many_open_tags() -> None:
 
 _TOKENS = st.sampled_from(
     ["<answer>", "</answer>", "(", ")", "+", "-", "*", "/", "**", "//", "=", " ", "\n", "%", ".",
-     "0", "1", "9", "99", "97", "98", "1" * 50, "x", "e", "j", "_", "\\", "×", "÷", "−", "٣", "True"]
+     "0", "1", "9", "99", "97", "98", "1" * 50, "x", "e", "j", "_", "\\", "×", "÷", "−", "٣", "True",
+     "\r", "\t", "\u2003", "\x0b", "\x00", "= 1", "=-\r1", "==", "<", ">", "/answer", "<answer >"]
 )
 _HOSTILE_FIXED = st.sampled_from(
     [
