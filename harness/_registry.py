@@ -31,15 +31,28 @@ def _export(fn: Callable[..., Task]) -> Callable[..., Task]:
     return task(name=fn.__name__ if prefixed else f"harness/{fn.__name__}")(wrapper)
 
 
-def _tasks() -> list[Callable[..., Task]]:
-    from tasks.aime import aime, aime2024, aime2025
-    from tasks.afm import afm100
-    from tasks.alpacaeval import alpacaeval
-    from tasks.dapo import dapo100
-    from tasks.self_play import self_play
-    from tasks.webwalkerqa import webwalkerqa
+TASKS = [
+    "tasks.aime:aime",
+    "tasks.aime:aime2024",
+    "tasks.aime:aime2025",
+    "tasks.dapo:dapo100",
+    "tasks.countdown:countdown",
+    "tasks.webwalkerqa:webwalkerqa",
+    "tasks.afm:afm100",
+    "tasks.alpacaeval:alpacaeval",
+    "tasks.self_play:self_play",
+]
+"""Every task of the harness as "module:function" (one per line)."""
 
-    return [aime, aime2024, aime2025, dapo100, self_play, webwalkerqa, afm100, alpacaeval]
+
+def _tasks() -> list[Callable[..., Task]]:
+    import importlib
+
+    found = []
+    for spec in TASKS:
+        module, name = spec.split(":")
+        found.append(getattr(importlib.import_module(module), name))
+    return found
 
 
 for _fn in _tasks():
