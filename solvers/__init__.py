@@ -18,6 +18,7 @@ from solvers.base import BuiltSolver
 
 SOLVERS: dict[str, str] = {
     "direct": "solvers.direct:direct",
+    "react": "solvers.react:react",
 }
 """Solver name -> "module:factory". Later solvers register here."""
 
