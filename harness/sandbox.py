@@ -302,9 +302,62 @@ _SIGNAL_NOTES = {
 }
 
 
-def _killpg(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
+class _Sandboxed:
+    """A running bwrap: its process group and, once bwrap reports it, the pid (on the host)
+    of the sandbox's pid-namespace init. Killing that init makes the kernel kill every
+    process in the namespace, however it was detached or daemonised."""
+
+    def __init__(self, pid: int, info_fd: int) -> None:
+        self.pid = pid
+        self.info_fd = info_fd
+        self.init_pid: int | None = None
+        self._info = b""
+
+    def _read_info(self) -> None:
+        if self.init_pid is not None or self.info_fd < 0:
+            return
+        try:
+            while chunk := os.read(self.info_fd, 4096):
+                self._info += chunk
+        except BlockingIOError:
+            pass
+        except OSError:
+            return
+        with contextlib.suppress(ValueError, TypeError):
+            self.init_pid = int(json.loads(self._info.decode())["child-pid"])
+
+    def kill(self) -> None:
+        self._read_info()
+        # the init first: bwrap (its parent) is still alive, so the pid cannot be reused yet
+        if self.init_pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self.init_pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+
+    def namespace_gone(self) -> bool:
+        """True once the namespace init has exited (it exits only after all it contains)."""
+        self._read_info()
+        if self.init_pid is None:
+            return True
+        try:
+            with open(f"/proc/{self.init_pid}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return True
+        return state in (b"Z", b"X")
+
+    async def kill_and_wait(self, limit: float = 5.0) -> None:
+        self.kill()
+        with anyio.move_on_after(limit):
+            while not self.namespace_gone():
+                await anyio.sleep(0.01)
+
+    def close(self) -> None:
+        if self.info_fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.info_fd)
+            self.info_fd = -1
 
 
 @sandboxenv(name=SANDBOX_TYPE)
@@ -319,7 +372,7 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         self.workdir = os.path.join(self.base, "work")
         self.tmpdir = os.path.join(self.base, "tmp")
         self.uid: int | None = None
-        self._procs: set[int] = set()
+        self._procs: set[_Sandboxed] = set()
         self._closed = False
         os.mkdir(self.workdir, 0o700)
         os.mkdir(self.tmpdir, 0o700)
@@ -366,17 +419,25 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
     ) -> None:
         for environment in environments.values():
             if isinstance(environment, BwrapSandboxEnvironment):
-                environment.close()
+                await environment.aclose()
 
     @classmethod
     async def cli_cleanup(cls, id: str | None) -> None:
         sweep_stale_dirs()
 
+    async def aclose(self) -> None:
+        """Kill whatever still runs, wait until it is gone, delete the sample's directory."""
+        with anyio.CancelScope(shield=True):
+            for running in list(self._procs):
+                await running.kill_and_wait()
+        self.close()
+
     def close(self) -> None:
         """Kill whatever still runs and delete the sample's directory."""
         self._closed = True
-        for pid in list(self._procs):
-            _killpg(pid)
+        for running in list(self._procs):
+            running.kill()
+            running.close()
         self._procs.clear()
         _rmtree(self.base)
 
@@ -479,18 +540,30 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         argv = self.bwrap_argv(cmd, cwd=inside_cwd, env=env or {}, cpu_seconds=cpu)
         data = input.encode() if isinstance(input, str) else input
 
-        proc = await anyio.open_process(
-            argv,
-            stdin=PIPE if data else DEVNULL,
-            stdout=PIPE,
-            stderr=PIPE,
-            start_new_session=True,
-            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
-        )
-        self._procs.add(proc.pid)
+        info_r, info_w = os.pipe()
+        os.set_blocking(info_r, False)
+        argv = [argv[0], "--info-fd", str(info_w), *argv[1:]]
+        try:
+            proc = await anyio.open_process(
+                argv,
+                stdin=PIPE if data else DEVNULL,
+                stdout=PIPE,
+                stderr=PIPE,
+                start_new_session=True,
+                pass_fds=(info_w,),
+                env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+            )
+        except BaseException:
+            os.close(info_r)
+            raise
+        finally:
+            os.close(info_w)
+        running = _Sandboxed(proc.pid, info_r)
+        self._procs.add(running)
         out, err = _Capped(limit), _Capped(limit)
         overflow = False
         timed_out = False
+        scope = anyio.CancelScope()
         try:
             with anyio.move_on_after(wall) as scope:
                 async with anyio.create_task_group() as tg:
@@ -500,7 +573,7 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
                         async for chunk in stream:
                             if not buf.add(chunk):
                                 overflow = True
-                                _killpg(proc.pid)
+                                running.kill()
                                 tg.cancel_scope.cancel()
                                 return
 
@@ -518,8 +591,9 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
             timed_out = scope.cancelled_caught and not overflow
         finally:
             with anyio.CancelScope(shield=True):
-                if proc.returncode is None:
-                    _killpg(proc.pid)
+                if proc.returncode is None or overflow or scope.cancel_called:
+                    # wait until the whole pid namespace is gone, not just bwrap
+                    await running.kill_and_wait()
                 for stream in (proc.stdin, proc.stdout, proc.stderr):
                     if stream is not None:
                         with contextlib.suppress(Exception):
@@ -528,7 +602,8 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
                     _close_pipe_transports(proc)  # else asyncio warns when it collects them
                 with anyio.move_on_after(10):
                     await proc.wait()
-                self._procs.discard(proc.pid)
+                running.close()
+                self._procs.discard(running)
 
         if overflow:
             head = out.value() if out.overflow else err.value()
