@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import os
 import secrets
@@ -181,7 +182,8 @@ def host_tools() -> _HostTools:
     return _tools
 
 
-def _python_paths(python: str | None) -> tuple[str, list[str]]:
+@functools.lru_cache(maxsize=8)
+def _python_paths(python: str | None) -> tuple[str, tuple[str, ...]]:
     """(bin dir to put first on PATH, host dirs of that Python to bind read-only)."""
     if python is None:
         exe, prefixes = sys.executable, {sys.prefix, sys.base_prefix, sys.exec_prefix}
@@ -204,7 +206,7 @@ def _python_paths(python: str | None) -> tuple[str, list[str]]:
             dirs.add(entry)
     bin_dir = os.path.dirname(os.path.abspath(exe))
     dirs.add(os.path.dirname(os.path.realpath(exe)))
-    return bin_dir, _outermost([d for d in dirs if os.path.isdir(d)])
+    return bin_dir, tuple(_outermost([d for d in dirs if os.path.isdir(d)]))
 
 
 def _outermost(paths: list[str]) -> list[str]:
@@ -368,6 +370,7 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         super().__init__()
         self.config = config or BwrapConfig()
         self.tools = host_tools()
+        self.python_bin, self.python_dirs = _python_paths(self.config.python)
         self.base = tempfile.mkdtemp(prefix=f"{_DIR_PREFIX}{os.getpid()}-")
         self.workdir = os.path.join(self.base, "work")
         self.tmpdir = os.path.join(self.base, "tmp")
@@ -380,7 +383,6 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
             self.uid = secrets.randbelow(_UID_RANGE[1] - _UID_RANGE[0]) + _UID_RANGE[0]
             for d in (self.workdir, self.tmpdir):
                 os.chown(d, self.uid, self.uid)
-        self.python_bin, self.python_dirs = _python_paths(self.config.python)
         self.path = f"{self.python_bin}:/usr/local/bin:/usr/bin:/bin"
         # a login shell (inspect's tools run `bash --login`) would reset PATH from the
         # host's /etc/profile; the sandbox gets its own
@@ -461,13 +463,14 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         a += ["--ro-bind", "/etc", "/etc"]
         if os.path.isfile("/etc/profile"):
             a += ["--ro-bind", self.profile, "/etc/profile"]
-        for d in _outermost(self.python_dirs + [os.path.abspath(p) for p in c.ro_binds]):
-            a += _parents(d)
-            a += ["--ro-bind", d, d]
         a += ["--proc", "/proc", "--dev", "/dev"]
         if t.has_size:
             a += ["--perms", "1777", "--size", str(c.shm_mb * 1024 * 1024), "--tmpfs", "/dev/shm"]
         a += ["--bind", self.workdir, WORKDIR, "--bind", self.tmpdir, "/tmp"]
+        # after /tmp: a Python (e.g. a venv) under the host's /tmp stays visible
+        for d in _outermost([*self.python_dirs, *(os.path.abspath(p) for p in c.ro_binds)]):
+            a += _parents(d)
+            a += ["--ro-bind", d, d]
         a += ["--remount-ro", "/dev", "--remount-ro", "/"]
         a += ["--chdir", cwd, "--clearenv"]
         for key, value in self._env(env).items():
@@ -700,7 +703,9 @@ def _parents(path: str) -> list[str]:
     args: list[str] = []
     parts = Path(path).parts[1:-1]
     for i in range(len(parts)):
-        args += ["--perms", "0755", "--dir", "/" + "/".join(parts[: i + 1])]
+        parent = "/" + "/".join(parts[: i + 1])
+        if parent not in ("/tmp", WORKDIR):  # already there, and must keep their modes
+            args += ["--perms", "0755", "--dir", parent]
     return args
 
 

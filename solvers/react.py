@@ -23,6 +23,7 @@ from inspect_ai.solver import Generate, Solver, TaskState, chain, prompt_templat
 from inspect_ai.tool import python
 from inspect_ai.util import SandboxEnvironmentSpec, SandboxEnvironmentType
 
+import harness
 from solvers.base import BuiltSolver
 
 SYSTEM_PROMPT = """You are an expert competition mathematician with a Python interpreter.
@@ -51,7 +52,7 @@ headroom for machine load, while a runaway call still costs a sample only second
 
 SANDBOXES = ("bwrap", "docker", "local")
 
-DOCKER_COMPOSE = Path(__file__).resolve().parents[1] / "harness" / "docker" / "compose.yaml"
+DOCKER_COMPOSE = Path(harness.__file__).resolve().parent / "docker" / "compose.yaml"
 """Default compose file for ``-T sandbox=docker`` (numpy, sympy, scipy; no network)."""
 
 logger = getLogger(__name__)
@@ -89,14 +90,15 @@ def react(
 
 def sandbox_spec(sandbox: str, config: str | None = None) -> SandboxEnvironmentType:
     """The task's sandbox for ``-T sandbox=NAME`` (and ``-T sandbox_config=FILE``)."""
-    if config is not None and not Path(config).expanduser().is_file():
+    path = str(Path(config).expanduser().resolve()) if config is not None else None
+    if path is not None and not Path(path).is_file():
         raise PrerequisiteError(f"Sandbox config file not found: {config} (-T sandbox_config=).")
     if sandbox == "bwrap":
         import harness.sandbox  # noqa: F401  (registers the bwrap sandbox)
 
-        return SandboxEnvironmentSpec("bwrap", str(Path(config).expanduser()) if config else None)
+        return SandboxEnvironmentSpec("bwrap", path)
     if sandbox == "docker":
-        return SandboxEnvironmentSpec("docker", str(Path(config).expanduser()) if config else str(DOCKER_COMPOSE))
+        return SandboxEnvironmentSpec("docker", path or str(DOCKER_COMPOSE))
     logger.warning(
         "-T sandbox=local: model-written code will run directly on this machine, with no "
         "isolation and your user's permissions. Use -T sandbox=bwrap unless you trust it."

@@ -47,7 +47,7 @@ def data(tmp_path: Path) -> str:
 @pytest.fixture
 def limits(tmp_path: Path) -> str:
     path = tmp_path / "limits.yaml"
-    path.write_text("memory_mb: 256\nmax_procs: 16\nmax_output_kb: 64\nmax_file_mb: 1\n")
+    path.write_text("memory_mb: 128\nmax_procs: 16\nmax_output_kb: 64\nmax_file_mb: 1\n")
     return str(path)
 
 
@@ -95,7 +95,7 @@ def test_hostile_tool_calls_come_back_as_errors_and_the_run_goes_on(data, limits
     }
     outputs = [tool_call_output("python", {"code": code}) for code in hostile.values()]
     outputs.append(output("Despite all that: \\boxed{210}"))
-    sample = run_react(data, outputs, tmp_path, sandbox_config=limits, tool_timeout=1)
+    sample = run_react(data, outputs, tmp_path, sandbox_config=limits, tool_timeout=2)
 
     results = dict(zip(hostile, tool_messages(sample)))
     assert len(results) == len(hostile)
