@@ -225,13 +225,16 @@ def _rmtree(path: str) -> None:
     """Remove a sandbox dir even if the code inside made parts of it read-only."""
 
     def fix(func: Any, p: str, _exc: Any) -> None:
+        # never chmod through a symlink the sandboxed code planted: it may point at a host file
         with contextlib.suppress(OSError):
-            os.chmod(os.path.dirname(p), stat.S_IRWXU)
-            os.chmod(p, stat.S_IRWXU)
-            if os.path.isdir(p) and not os.path.islink(p):
-                shutil.rmtree(p, ignore_errors=True)
-            else:
+            parent = os.path.dirname(p)
+            if not os.path.islink(parent):
+                os.chmod(parent, stat.S_IRWXU)
+            if os.path.islink(p) or not os.path.isdir(p):
                 os.unlink(p)
+            else:
+                os.chmod(p, stat.S_IRWXU)
+                shutil.rmtree(p, onerror=fix)
 
     shutil.rmtree(path, onerror=fix)
 
@@ -244,7 +247,9 @@ def sweep_stale_dirs() -> int:
             pid = int(d.name[len(_DIR_PREFIX):].split("-", 1)[0])
         except ValueError:
             continue
-        if pid == os.getpid() or _pid_alive(pid):
+        if pid == os.getpid() or _pid_alive(pid) or d.is_symlink() or not d.is_dir():
+            continue
+        if d.stat().st_uid != os.getuid():
             continue
         _rmtree(str(d))
         removed += 1

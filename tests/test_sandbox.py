@@ -250,9 +250,14 @@ def test_files_persist_between_calls_and_file_api(env):
         run(lambda: env.read_file("sub"))
 
 
-def test_cleanup_kills_and_removes_everything():
+def test_cleanup_kills_and_removes_everything(tmp_path):
     environment = BwrapSandboxEnvironment(LIMITS)
     base = environment.base
+    # planted: a read-only dir holding a symlink to a host file; cleanup must not touch the file
+    victim = tmp_path / "victim.txt"
+    victim.write_text("original")
+    victim.chmod(0o600)
+    py(environment, f"import os\nos.mkdir('ro')\nos.symlink({str(victim)!r}, 'ro/link')\nos.chmod('ro', 0o555)\nos.chmod('.', 0o555)")
 
     async def start_and_cleanup() -> None:
         async with anyio.create_task_group() as tg:
@@ -263,6 +268,7 @@ def test_cleanup_kills_and_removes_everything():
 
     run(start_and_cleanup)
     assert not os.path.exists(base)
+    assert victim.read_text() == "original" and (victim.stat().st_mode & 0o777) == 0o600
     assert host_processes_matching("sleep 987653") == []
 
 
