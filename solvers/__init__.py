@@ -21,6 +21,7 @@ SOLVERS: dict[str, str] = {
     "walker": "solvers.web:walker",
     "search": "solvers.web:search",
     "reflect_retry": "solvers.reflect_retry:reflect_retry",
+    "react": "solvers.react:react",
 }
 """Solver name -> "module:factory". Later solvers register here."""
 
