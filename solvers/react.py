@@ -24,6 +24,7 @@ from inspect_ai.tool import python
 from inspect_ai.util import SandboxEnvironmentSpec, SandboxEnvironmentType
 
 import harness
+from harness.datasets import user_path
 from solvers.base import BuiltSolver
 
 SYSTEM_PROMPT = """You are an expert competition mathematician with a Python interpreter.
@@ -90,7 +91,7 @@ def react(
 
 def sandbox_spec(sandbox: str, config: str | None = None) -> SandboxEnvironmentType:
     """The task's sandbox for ``-T sandbox=NAME`` (and ``-T sandbox_config=FILE``)."""
-    path = str(Path(config).expanduser().resolve()) if config is not None else None
+    path = str(user_path(config).resolve()) if config is not None else None
     if path is not None and not Path(path).is_file():
         raise PrerequisiteError(f"Sandbox config file not found: {config} (-T sandbox_config=).")
     if sandbox == "bwrap":
