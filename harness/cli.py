@@ -10,6 +10,9 @@ import sys
 COMMAND_MODULES = [
     "harness.demo",
     "harness.leaderboard",
+    "harness.paper",
+    "harness.transfer",
+    "harness.cost",
 ]
 """Modules that add subcommands (in --help order)."""
 
