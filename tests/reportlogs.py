@@ -118,3 +118,23 @@ def judge_model():
 def counting(template: str, n_calls: int = 2, judge_calls: int = 0) -> BuiltSolver:
     """TEST STAND-IN solver: one generation, records ``tool_calls`` in the store."""
     return BuiltSolver(solver=chain(prompt_template(template), generate(), _count_tools(n_calls, judge_calls)))
+
+
+def tfgrpo(template: str, experiences: str, base_solver: str = "direct") -> BuiltSolver:
+    """TEST STAND-IN for the tfgrpo solver: ignores the library, answers like ``direct``.
+
+    Only the task args it leaves in the log (solver, experiences, base_solver) matter here.
+    """
+    return BuiltSolver(solver=chain(prompt_template(template), generate()))
+
+
+def write_library(path: Path, task: str, usage: dict[str, dict[str, int]], **settings: Any) -> Path:
+    """A stand-in experience library in the shape harness.runs.read_library expects."""
+    import json
+
+    data = {
+        "entries": [{"id": "G0", "text": "Check the answer."}, {"id": "G1", "text": "Simplify first."}],
+        "provenance": {"model": "mockllm/model", "task": task, "usage": usage, **settings},
+    }
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
