@@ -14,8 +14,12 @@ Unreadable or unfinished logs come back as :class:`Skipped` entries with a reaso
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -325,23 +329,33 @@ def _str_or_none(v: Any) -> str | None:
 
 
 def list_logs(locations: Iterable[str]) -> list[str]:
-    """Log files under the given directories (recursively) or given directly."""
-    from inspect_ai.log import list_eval_logs
+    """Log files under the given directories (recursively) or given directly.
 
+    A plain glob, not ``inspect_ai.log.list_eval_logs``: that one opens every log (it took
+    6 s for 50 large logs) and the headers are read once afterwards anyway. ``.json``
+    files count as logs only when they look like inspect logs (``"eval"`` and
+    ``"version"`` near the top), so experience libraries next to logs are not reported.
+    """
     out: list[str] = []
     for loc in locations:
         p = Path(loc)
         if p.is_file():
             out.append(str(p))
         elif p.is_dir():
-            out.extend(_local(info.name) for info in list_eval_logs(str(p)))
+            out.extend(str(f) for f in p.rglob("*.eval") if f.is_file())
+            out.extend(str(f) for f in p.rglob("*.json") if f.is_file() and _json_log(f))
         else:
             raise FileNotFoundError(f"no such log file or directory: {loc}")
     return sorted(dict.fromkeys(out))
 
 
-def _local(name: str) -> str:
-    return name[len("file://"):] if name.startswith("file://") else name
+def _json_log(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            head = f.read(4000)
+    except OSError:
+        return False
+    return b'"eval"' in head and b'"version"' in head
 
 
 def read_runs(
@@ -350,30 +364,60 @@ def read_runs(
     prices: dict[str, Any] | None = None,
     tool_calls: bool = True,
     task: str | None = None,
+    workers: int | None = None,
 ) -> tuple[list[RunRecord], list[Skipped]]:
-    """Every readable, finished log under ``locations`` as rows; the rest as Skipped."""
-    from inspect_ai.log import read_eval_log
+    """Every readable, finished log under ``locations`` as rows; the rest as Skipped.
 
+    Headers are parsed in ``workers`` processes (default: one per core when there are
+    at least ``PARALLEL_MIN_LOGS`` logs); results keep the order of the log paths.
+    """
+    paths = list_logs(locations)
+    n = workers if workers is not None else (os.cpu_count() or 1)
+    n = min(n, len(paths) // PARALLEL_MIN_LOGS) if workers is None else n
+    job = functools.partial(_read_one, prices=prices or {}, tool_calls=tool_calls, task=task)
+    results: list[list[RunRecord] | Skipped | None]
+    if n > 1 and "fork" in multiprocessing.get_all_start_methods():
+        chunks = [paths[i::n] for i in range(n)]
+        with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("fork")) as pool:
+            parts = list(pool.map(_read_many, chunks, [job] * n))
+        by_path = {p: r for chunk, part in zip(chunks, parts) for p, r in zip(chunk, part)}
+        results = [by_path[p] for p in paths]
+    else:
+        results = [job(p) for p in paths]
     runs: list[RunRecord] = []
     skipped: list[Skipped] = []
-    for path in list_logs(locations):
-        try:
-            log = read_eval_log(path, header_only=True)
-        except Exception as ex:  # corrupt zip, bad JSON, truncated file: report and go on
-            skipped.append(Skipped(path=path, reason=f"unreadable log ({type(ex).__name__}: {str(ex)[:120]})"))
-            continue
-        if task and log.eval.task.split("/")[-1] != task and not _splits_into(log.eval.task, task):
-            continue
-        try:
-            records = run_records(log, path, prices=prices or {}, tool_calls=tool_calls)
-        except Exception as ex:
-            skipped.append(Skipped(path=path, reason=f"could not interpret log ({type(ex).__name__}: {str(ex)[:120]})"))
-            continue
-        if isinstance(records, Skipped):
-            skipped.append(records)
-            continue
-        runs.extend(r for r in records if not task or r.task == task)
+    for r in results:
+        if isinstance(r, Skipped):
+            skipped.append(r)
+        elif r:
+            runs.extend(r)
     return runs, skipped
+
+
+PARALLEL_MIN_LOGS = 8
+"""Below this many logs per worker, reading in one process is faster than forking."""
+
+
+def _read_many(paths: list[str], job: Any) -> list[Any]:
+    return [job(p) for p in paths]
+
+
+def _read_one(path: str, *, prices: dict[str, Any], tool_calls: bool, task: str | None) -> list[RunRecord] | Skipped | None:
+    from inspect_ai.log import read_eval_log
+
+    try:
+        log = read_eval_log(path, header_only=True)
+    except Exception as ex:  # corrupt zip, bad JSON, truncated file: report and go on
+        return Skipped(path=path, reason=f"unreadable log ({type(ex).__name__}: {str(ex)[:120]})")
+    if task and log.eval.task.split("/")[-1] != task and not _splits_into(log.eval.task, task):
+        return None
+    try:
+        records = run_records(log, path, prices=prices, tool_calls=tool_calls)
+    except Exception as ex:
+        return Skipped(path=path, reason=f"could not interpret log ({type(ex).__name__}: {str(ex)[:120]})")
+    if isinstance(records, Skipped):
+        return records
+    return [r for r in records if not task or r.task == task]
 
 
 def _splits_into(log_task: str, task: str) -> bool:
@@ -470,7 +514,7 @@ def _per_problem(samples: list[Any], metric: str, to_float: Any) -> dict[str, fl
         elif metric not in ("accuracy", "mean"):
             return None  # a scalar score only backs accuracy-like metrics
         try:
-            f = float(to_float(v))
+            f = float(v) if isinstance(v, (int, float)) else float(to_float(v))
         except (TypeError, ValueError):
             continue
         if not math.isnan(f):

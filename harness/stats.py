@@ -57,17 +57,18 @@ def bootstrap_means(matrix: np.ndarray, *, n_boot: int = N_BOOT, seed: int = SEE
     problems for every row. Returns an array of shape (rows, n_boot)."""
     m = np.asarray(matrix, dtype=float)
     n = m.shape[1]
-    return (m @ _resample_counts(n, n_boot, seed).T) / n
+    return (m @ _resample_counts(n, n_boot, seed)) / n
 
 
 @lru_cache(maxsize=4)
 def _resample_counts(n: int, n_boot: int, seed: int) -> np.ndarray:
-    """counts[b, j] = how often problem j is drawn in resample b (cached: tables with
-    many runs over the same benchmark reuse one draw)."""
+    """counts[j, b] = how often problem j is drawn in resample b (cached: tables with
+    many runs over the same benchmark reuse one draw; stored problems-major so the
+    product with a metrics x problems matrix is a plain contiguous matmul)."""
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, n, size=(n_boot, n))
     flat = (np.arange(n_boot)[:, None] * n + idx).ravel()
-    counts = np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).astype(np.float64)
+    counts = np.ascontiguousarray(np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).T, dtype=np.float64)
     counts.setflags(write=False)
     return counts
 
