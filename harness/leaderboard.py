@@ -23,6 +23,9 @@ from harness.runs import RunRecord, Skipped
 
 FORMATS = ("md", "csv", "html")
 
+TEST_DOUBLE_PROVIDERS = ("testdouble", "mockllm")
+"""Providers whose rows are marked as test-double output, not model results."""
+
 
 @dataclass
 class Cell:
@@ -68,21 +71,26 @@ class Leaderboard:
 
 
 def metric_cells(run: RunRecord, *, n_boot: int, seed: int) -> dict[str, Cell]:
-    """Each metric of a run with its bootstrap CI over problems (one draw for all metrics)."""
+    """Each metric of a run with its bootstrap CI over problems."""
+    return metric_cells_many([run], n_boot=n_boot, seed=seed)[0]
+
+
+def metric_cells_many(runs: list[RunRecord], *, n_boot: int, seed: int) -> list[dict[str, Cell]]:
+    """Cells for many runs; metrics over the same problems share one resampling (one matmul)."""
     import numpy as np
 
     from harness.stats import bootstrap_cis
 
-    cells = {m.label: Cell(m.value, percent=m.percent) for m in run.metrics}
-    # metrics backed by the same problems share the resampling
-    groups: dict[tuple[str, ...], list[Any]] = {}
-    for m in run.metrics:
-        if m.per_problem:
-            groups.setdefault(tuple(sorted(m.per_problem)), []).append(m)
-    for ids, ms in groups.items():
-        matrix = np.array([[m.per_problem[i] for i in ids] for m in ms])
-        for m, ci in zip(ms, bootstrap_cis(matrix, n_boot=n_boot, seed=seed)):
-            cells[m.label] = Cell(m.value, ci.low, ci.high, m.percent)
+    cells = [{m.label: Cell(m.value, percent=m.percent) for m in run.metrics} for run in runs]
+    groups: dict[tuple[str, ...], list[tuple[int, Any]]] = {}
+    for i, run in enumerate(runs):
+        for m in run.metrics:
+            if m.per_problem:
+                groups.setdefault(tuple(sorted(m.per_problem)), []).append((i, m))
+    for ids, members in groups.items():
+        matrix = np.array([[m.per_problem[p] for p in ids] for _, m in members])
+        for (i, m), ci in zip(members, bootstrap_cis(matrix, n_boot=n_boot, seed=seed)):
+            cells[i][m.label] = Cell(m.value, ci.low, ci.high, m.percent)
     return cells
 
 
@@ -113,12 +121,14 @@ def build(
         superseded.append(drop.path)
     rows = []
     labels: list[str] = []
-    for run in best.values():
-        cells = metric_cells(run, n_boot=n_boot, seed=seed)
+    chosen = list(best.values())
+    for run, cells in zip(chosen, metric_cells_many(chosen, n_boot=n_boot, seed=seed)):
         for label in cells:
             if label not in labels:
                 labels.append(label)
         notes = []
+        if run.model.split("/")[0] in TEST_DOUBLE_PROVIDERS:
+            notes.append("TEST DOUBLE (not a language model)")
         if run.incomplete:
             notes.append(f"INCOMPLETE {run.completed}/{run.planned} ({run.status})")
         if run.experiences is not None and not run.experiences.found:

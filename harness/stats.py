@@ -85,11 +85,10 @@ def bootstrap_cis(
     if m.size == 0:
         return [Interval(float("nan"), float("nan"), float("nan"), 0) for _ in range(len(m))]
     means = bootstrap_means(m, n_boot=n_boot, seed=seed)
-    out = []
-    for row, boot in zip(m, means):
-        low, high = _percentiles(boot, confidence)
-        out.append(Interval(float(row.mean()), low, high, m.shape[1]))
-    return out
+    alpha = (1.0 - confidence) / 2.0
+    lows, highs = np.quantile(means, [alpha, 1.0 - alpha], axis=1)
+    centre = m.mean(axis=1)
+    return [Interval(float(c), float(lo), float(hi), m.shape[1]) for c, lo, hi in zip(centre, lows, highs)]
 
 
 def _percentiles(boot: np.ndarray, confidence: float) -> tuple[float, float]:

@@ -205,3 +205,17 @@ def test_html_renders_in_headless_chromium(logs, tmp_path) -> None:
     img = imread(str(png))[..., :3]
     bar = np.array([0x4A, 0x7B, 0xD0]) / 255
     assert (np.abs(img - bar).max(axis=-1) < 0.02).sum() > 500
+    # sorting works: click the Mean@4 header twice (descending) and read the DOM back
+    html_text = page.read_text()
+    col = next(i for i, h in enumerate(html_text.split("<thead>")[1].split("</thead>")[0].split("<th>")[1:]) if h.startswith("Mean@4"))
+    clicked = tmp_path / "clicked.html"
+    clicked.write_text(html_text.replace(
+        "</body>", f"<script>var h=document.querySelectorAll('table.sortable th')[{col}];h.click();h.click();</script></body>"))
+    dom = subprocess.run(
+        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--dump-dom", clicked.as_uri()],
+        capture_output=True, text=True, timeout=60,
+    ).stdout
+    body = dom.split("<tbody>")[1].split("</tbody>")[0]
+    means = [float(r.split("<td")[col + 1].split(">")[1].split(" ")[0]) for r in body.split("<tr")[1:]]
+    assert len(means) == 3 and means == sorted(means, reverse=True)
