@@ -34,9 +34,9 @@ def _fmt_int(v: float | None) -> str:
 
 
 def _fmt_money(v: float | None) -> str:
-    if v is None:
-        return "n/a"
-    return f"{v:.4f}" if abs(v) < 1 else f"{v:,.2f}"
+    from harness.leaderboard import fmt_money
+
+    return fmt_money(v, missing="n/a")
 
 
 def _share(u: Usage) -> str:

@@ -163,10 +163,15 @@ def per_sample(run: RunRecord) -> dict[str, Any]:
     }
 
 
-def _money(v: float | None) -> str:
+def fmt_money(v: float | None, missing: str = "") -> str:
+    """Dollars: cents above $1, three significant digits below (per-sample costs are tiny)."""
     if v is None:
-        return ""
-    return f"{v:.4f}" if abs(v) < 1 else f"{v:.2f}"
+        return missing
+    return f"{v:,.2f}" if abs(v) >= 1 else f"{v:.3g}"
+
+
+def _money(v: float | None) -> str:
+    return fmt_money(v)
 
 
 def table(lb: Leaderboard) -> tuple[list[str], list[list[str]]]:

@@ -219,3 +219,10 @@ def test_html_renders_in_headless_chromium(logs, tmp_path) -> None:
     body = dom.split("<tbody>")[1].split("</tbody>")[0]
     means = [float(r.split("<td")[col + 1].split(">")[1].split(" ")[0]) for r in body.split("<tr")[1:]]
     assert len(means) == 3 and means == sorted(means, reverse=True)
+
+
+def test_parallel_header_reads_give_the_same_runs(logs) -> None:
+    one, skipped_one = read_runs([str(logs["main"]), str(logs["bad"])], workers=1)
+    two, skipped_two = read_runs([str(logs["main"]), str(logs["bad"])], workers=2)
+    assert [r.model_dump() for r in one] == [r.model_dump() for r in two]
+    assert skipped_one == skipped_two and len(one) == 3

@@ -115,11 +115,13 @@ def test_cost_report_matches_hand_calculation(env, capsys) -> None:
     assert m["infer_cost_per_problem"] == pytest.approx((100 * 1 + 20 * 2) / 1e6)
     out = cli(capsys, "cost", str(env["logs"]), "--prices", str(env["prices"]))
     rollout = md_row(out, "| rollout")
-    assert rollout[1:4] == ["4,000", "200", "75.0%"] and rollout[4] == f"{(1000 + 300 + 400) / 1e6:.4f}"
+    assert rollout[1:4] == ["4,000", "200", "75.0%"]
+    assert float(rollout[4]) == pytest.approx((1000 + 300 + 400) / 1e6)
     assert md_row(out, "training input tokens")[1:3] == ["38,000,000", "4,500"]
     direct = md_row(out, "aime2024", "| direct")
     assert direct[5:8] == ["1,600", "320", "0.0%"]  # 16 calls of 100 in / 20 out, no cache reads
-    assert direct[12] == f"{1.4e-4:.4f}"
+    assert float(direct[12]) == pytest.approx(1.4e-4)
+    assert float(direct[13]) == pytest.approx(16 * 1.4e-4 / 4)  # $ per problem (4 problems)
 
 
 def test_cost_with_moved_library_shows_path_only(env, tmp_path, capsys) -> None:
