@@ -591,19 +591,64 @@ def _scale(u: Usage, share: float) -> Usage:
 
 def mean_tool_calls(path: str) -> float | None:
     """Mean of the sample store's ``tool_calls`` over sample-epochs (None if never recorded)."""
+    try:
+        values = store_values(path, "tool_calls")
+    except Exception:  # not a zip we can read directly: let inspect read it (slower)
+        values = _store_values_samples_df(path, "tool_calls")
+    values = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return sum(values) / len(values) if values else None
+
+
+def store_values(path: str, key: str) -> list[Any]:
+    """``store[key]`` of every sample-epoch in an ``.eval`` log, read straight from the zip.
+
+    Parsing each sample's JSON without building inspect's ``EvalSample`` models is about
+    40x faster than ``samples_df`` (6 s -> 0.15 s for 2,000 samples), which matters because
+    the store is only in the full samples. ``.eval`` members are zstd-compressed (zip
+    method 93), which Python's zipfile cannot open, so the raw member is decompressed with
+    ``zstandard``. Any surprise raises, and the caller falls back to ``samples_df``.
+    """
+    import struct
+    import zipfile
+
+    import zstandard
+
+    out = []
+    with zipfile.ZipFile(path) as zf, open(path, "rb") as raw:
+        for info in zf.infolist():
+            if not (info.filename.startswith("samples/") and info.filename.endswith(".json")):
+                continue
+            if info.compress_type != 93:
+                data = zf.read(info)
+            else:
+                raw.seek(info.header_offset)
+                header = raw.read(30)
+                if header[:4] != b"PK\x03\x04":
+                    raise ValueError("bad local header")
+                name_len, extra_len = struct.unpack("<HH", header[26:30])
+                raw.seek(info.header_offset + 30 + name_len + extra_len)
+                data = zstandard.ZstdDecompressor().decompress(
+                    raw.read(info.compress_size), max_output_size=max(info.file_size, 1)
+                )
+            sample = json.loads(data)
+            store = sample.get("store") or {}
+            if key in store:
+                out.append(store[key])
+    return out
+
+
+def _store_values_samples_df(path: str, key: str) -> list[Any]:
     from inspect_ai.analysis import SampleColumn, samples_df
 
     df = samples_df(
         path,
         columns=[
             SampleColumn("id", path="id", required=True),
-            SampleColumn("tool_calls", path="store.tool_calls", full=True),
+            SampleColumn(key, path=f"store.{key}", full=True),
         ],
         quiet=True,
     )
-    if "tool_calls" not in df or df["tool_calls"].isna().all():
-        return None
-    return float(df["tool_calls"].astype(float).mean())
+    return [] if key not in df else [v for v in df[key].tolist() if v is not None and v == v]
 
 
 def short_path(path: str, root: str | None = None) -> str:

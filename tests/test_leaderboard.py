@@ -226,3 +226,11 @@ def test_parallel_header_reads_give_the_same_runs(logs) -> None:
     two, skipped_two = read_runs([str(logs["main"]), str(logs["bad"])], workers=2)
     assert [r.model_dump() for r in one] == [r.model_dump() for r in two]
     assert skipped_one == skipped_two and len(one) == 3
+
+
+def test_store_read_from_zip_equals_inspect_samples_df(logs) -> None:
+    from harness.runs import _store_values_samples_df, store_values
+
+    fast = store_values(str(logs["b"]), "tool_calls")
+    assert sorted(fast) == sorted(_store_values_samples_df(str(logs["b"]), "tool_calls")) == [3] * 16
+    assert store_values(str(logs["a"]), "tool_calls") == []
