@@ -438,8 +438,14 @@ def run_records(log: Any, path: str, *, prices: dict[str, Any], tool_calls: bool
     solver = str(args.get("solver") or (log.eval.metadata or {}).get("solver") or "direct")
     epochs = int(log.eval.config.epochs or 1)
     n_problems = len(log.eval.dataset.sample_ids or []) or int(log.eval.dataset.samples or 0)
-    if log.eval.config.limit and isinstance(log.eval.config.limit, int):
-        n_problems = min(n_problems, log.eval.config.limit)
+    limit = log.eval.config.limit
+    if isinstance(limit, int) and limit > 0:
+        n_problems = min(n_problems, limit)
+    elif isinstance(limit, (tuple, list)) and len(limit) == 2:
+        n_problems = min(n_problems, max(0, int(limit[1]) - int(limit[0])))
+    if log.eval.config.sample_id:
+        ids = log.eval.config.sample_id
+        n_problems = len(ids) if isinstance(ids, list) else 1
     planned = max(int(log.results.total_samples or 0), n_problems * epochs)
     rev = log.eval.revision
     commit = f"{rev.commit}{'-dirty' if rev.dirty else ''}" if rev is not None else None

@@ -64,6 +64,10 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         bad_dir = tmp / "bad"
         err = run_aime(bad_dir, "err", ANSWERS, A_CORRECT, epochs=2, fail={"p4"})
         (bad_dir / "logs" / "garbage.eval").write_bytes(b"this is not a zip file")
+        # a run killed before it finished: header says started, no results
+        started = read_eval_log(a, header_only=True)
+        started.status, started.results, started.reductions = "started", None, None
+        write_eval_log(started, str(bad_dir / "logs" / "started.eval"))
         data = Path(a).read_bytes()
         (bad_dir / "logs" / "truncated.eval").write_bytes(data[: len(data) // 2])
         # combined aime task: two 2024 and two 2025 problems
@@ -145,6 +149,7 @@ def test_corrupt_and_partial_logs_are_skipped_not_fatal(logs, capsys) -> None:
     assert "unreadable" in reasons["garbage.eval"]
     assert "unreadable" in reasons["truncated.eval"]
     assert "status error" in reasons[logs["err"].name]
+    assert "status started" in reasons["started.eval"] and "unfinished" in reasons["started.eval"]
     # the CLI reports them and still succeeds, alongside good logs
     assert main(["leaderboard", str(logs["bad"]), str(logs["main"]), "--format", "csv"]) == 0
     captured = capsys.readouterr()
