@@ -82,6 +82,18 @@ def library_total(lib: LibraryInfo) -> Usage:
     return total
 
 
+TRAIN_SIZE_KEYS = ("n", "n_problems", "problems", "train_size", "dataset_size", "data_size")
+"""Library settings that may hold the number of training problems."""
+
+
+def training_problems(lib: LibraryInfo) -> int | None:
+    for key in TRAIN_SIZE_KEYS:
+        v = lib.settings.get(key)
+        if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+            return v
+    return None
+
+
 def price_library(lib: LibraryInfo, prices: dict[str, Any]) -> LibraryInfo:
     """Recompute stage $ at the configured prices for the library's model (if priced)."""
     from harness.runs import price_usage
@@ -184,6 +196,10 @@ def render(runs: list[RunRecord], libs: list[LibraryInfo], fmt: str = "md") -> s
         if rows:
             out.append(tabulate(rows, headers=["stage", "input tok", "output tok", "cache-read share", "$"],
                                 tablefmt="github", disable_numparse=True))
+            n = training_problems(lib)
+            cost = library_total(lib).cost
+            if n and cost is not None:
+                out.append(f"\ntraining $ per training problem: {_fmt_money(cost / n)} ({n} problems)")
         else:
             out.append("(no per-stage usage recorded in this library)")
         out.append("")

@@ -20,6 +20,7 @@ import math
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -378,10 +379,13 @@ def read_runs(
     results: list[list[RunRecord] | Skipped | None]
     if n > 1 and "fork" in multiprocessing.get_all_start_methods():
         chunks = [paths[i::n] for i in range(n)]
-        with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("fork")) as pool:
-            parts = list(pool.map(_read_many, chunks, [job] * n))
-        by_path = {p: r for chunk, part in zip(chunks, parts) for p, r in zip(chunk, part)}
-        results = [by_path[p] for p in paths]
+        try:
+            with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("fork")) as pool:
+                parts = list(pool.map(_read_many, chunks, [job] * n))
+            by_path = {p: r for chunk, part in zip(chunks, parts) for p, r in zip(chunk, part)}
+            results = [by_path[p] for p in paths]
+        except (OSError, BrokenProcessPool):  # no processes available here: read in this one
+            results = [job(p) for p in paths]
     else:
         results = [job(p) for p in paths]
     runs: list[RunRecord] = []

@@ -30,7 +30,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     import solvers
 
     tmp = tmp_path_factory.mktemp("reports")
-    math_lib = write_library(tmp / "math.json", "dapo100", STAGES, group_size=5, ground_truth=True)
+    math_lib = write_library(tmp / "math.json", "dapo100", STAGES, group_size=5, ground_truth=True, n=100)
     web_lib = write_library(tmp / "web.json", "afm100", {})
     solvers.SOLVERS["tfgrpo"] = "reportlogs:tfgrpo"
     try:
@@ -118,6 +118,8 @@ def test_cost_report_matches_hand_calculation(env, capsys) -> None:
     assert rollout[1:4] == ["4,000", "200", "75.0%"]
     assert float(rollout[4]) == pytest.approx((1000 + 300 + 400) / 1e6)
     assert md_row(out, "training input tokens")[1:3] == ["38,000,000", "4,500"]
+    per_problem = next(l for l in out.splitlines() if l.startswith("training $ per training problem"))
+    assert float(per_problem.split(": ")[1].split(" ")[0]) == pytest.approx(m["train_cost"] / 100)
     direct = md_row(out, "aime2024", "| direct")
     assert direct[5:8] == ["1,600", "320", "0.0%"]  # 16 calls of 100 in / 20 out, no cache reads
     assert float(direct[12]) == pytest.approx(1.4e-4)
