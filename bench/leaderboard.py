@@ -93,6 +93,8 @@ def main() -> int:
     md, page = render_md(lb), render_html(lb)
     t3 = time.perf_counter()
     cpu_in = time.process_time() - c0  # this process only (header-reading workers are children)
+    (folder / "leaderboard.md").write_text(md)
+    (folder / "leaderboard-inprocess.html").write_text(page)
     rows = len(lb.rows)
     epochs = sum(r.completed for r in runs)
     print(f"in-process: read {len(runs)} runs ({epochs:,} sample-epochs) {t1 - t0:.2f} s, "
