@@ -380,16 +380,18 @@ def compare_runs(a: RunRecord, b: RunRecord, *, n_boot: int = 10_000, seed: int 
 
     out = []
     for ma in a.metrics:
-        mb = b.metric(ma.label)
+        # match on what is measured, not on the label: Mean@4 vs Mean@32 both estimate pass@1
+        mb = next((m for m in b.metrics if (m.scorer, m.reducer, m.metric) == (ma.scorer, ma.reducer, ma.metric)), None)
         if mb is None or not ma.per_problem or not mb.per_problem:
             continue
+        label = ma.label if ma.label == mb.label else f"{ma.label} vs {mb.label}"
         ids = sorted(set(ma.per_problem) & set(mb.per_problem))
         if not ids:
             continue
         va = [ma.per_problem[i] for i in ids]
         vb = [mb.per_problem[i] for i in ids]
         res = paired_test(va, vb, n_boot=n_boot, n_perm=n_boot, seed=seed)
-        out.append(Comparison(a.task, ma.label, sum(va) / len(va), sum(vb) / len(vb), len(ids), res, ma.percent))
+        out.append(Comparison(a.task, label, sum(va) / len(va), sum(vb) / len(vb), len(ids), res, ma.percent))
     return out
 
 
@@ -499,7 +501,7 @@ def run_compare(args: argparse.Namespace) -> int:
             if ra.task == rb.task or (len(sides[0]) == 1 and len(sides[1]) == 1):
                 comps = compare_runs(ra, rb, n_boot=args.n_boot, seed=args.seed)
                 if args.metric:
-                    comps = [c for c in comps if c.label == args.metric]
+                    comps = [c for c in comps if args.metric in c.label.split(" vs ")]
                 comps_all.append((ra, rb, comps))
     if not any(c for _, _, c in comps_all):
         raise ValueError("the two logs share no per-problem metric on common problems")
