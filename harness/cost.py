@@ -82,7 +82,7 @@ def library_total(lib: LibraryInfo) -> Usage:
     return total
 
 
-TRAIN_SIZE_KEYS = ("n", "n_problems", "problems", "train_size", "dataset_size", "data_size")
+TRAIN_SIZE_KEYS = ("train_problems", "n", "n_problems", "problems", "train_size", "dataset_size", "data_size")
 """Library settings that may hold the number of training problems."""
 
 

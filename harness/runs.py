@@ -120,7 +120,8 @@ class LibraryInfo(BaseModel):
         name = Path(self.path).name
         if not self.found:
             return f"{name} (not found)"
-        return f"{name} ({self.domain or self.task or '?'})"
+        double = ", TEST DOUBLE" if self.settings.get("test_double") else ""
+        return f"{name} ({self.domain or self.task or '?'}{double})"
 
 
 class MetricResult(BaseModel):
@@ -290,6 +291,8 @@ def read_library(path: str, log_path: str | None = None) -> LibraryInfo:
     info.settings = {
         k: v for k, v in merged.items() if isinstance(v, (str, int, float, bool)) and k not in ("model", "task")
     }
+    if isinstance(merged.get("train_sample_ids"), list):
+        info.settings["train_problems"] = len(merged["train_sample_ids"])
     info.stages = _stage_usage(merged)
     return info
 

@@ -97,3 +97,32 @@ def test_every_paper_file_validates_and_has_provenance() -> None:
     assert [r.values["win rate"] for r in lsp.rows] == [26.5, 38.8, 32.0, 36.4, 36.3, 39.5]
     with pytest.raises(ValueError, match="unknown table"):
         find_table("tfgrpo.table9")
+
+
+def test_library_in_the_optimizer_artifact_layout(tmp_path) -> None:
+    """The layout harness/experience.py (Training-Free GRPO issue) writes, as a literal."""
+    from harness.cost import library_rows, training_problems
+    from harness.runs import read_library
+
+    lib_json = {
+        "schema_version": 1,
+        "experiences": [{"id": "G0", "text": "Check the answer."}, {"id": "G1", "text": "Simplify first."}],
+        "provenance": {"method": "direct-experiences", "model": "openai/x", "task": "afm100", "group_size": 3,
+                       "ground_truth": False, "train_sample_ids": ["a", "b", "c"], "test_double": True},
+        "steps": [],
+        "usage": {
+            "rollout": {"calls": 10, "input_tokens": 1000, "output_tokens": 200, "total_tokens": 4200,
+                        "input_tokens_cache_read": 3000, "reasoning_tokens": 0, "cost": 0.5},
+            "summary": {"calls": 2, "input_tokens": 100, "output_tokens": 50, "total_tokens": 150,
+                        "input_tokens_cache_read": 0, "reasoning_tokens": 0, "cost": None},
+        },
+    }
+    path = tmp_path / "lib.json"
+    path.write_text(json.dumps(lib_json))
+    lib = read_library(str(path))
+    assert (lib.model, lib.task, lib.domain, lib.entries) == ("openai/x", "afm100", "web", 2)
+    assert lib.settings["method"] == "direct-experiences" and lib.settings["ground_truth"] is False
+    assert training_problems(lib) == 3 and "TEST DOUBLE" in lib.label
+    rows = library_rows(lib)
+    assert rows[0] == ["rollout", "4,000", "200", "75.0%", "0.5"]
+    assert rows[-1] == ["total", "4,100", "250", f"{100 * 3000 / 4100:.1f}%", "0.5"]
