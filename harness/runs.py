@@ -76,8 +76,18 @@ class Usage(BaseModel):
         total = self.all_input_tokens
         return self.cache_read_tokens / total if total else None
 
+    @property
+    def empty(self) -> bool:
+        return self.cost is None and not (self.all_input_tokens or self.output_tokens)
+
     def __add__(self, other: "Usage") -> "Usage":
-        cost = None if self.cost is None and other.cost is None else (self.cost or 0.0) + (other.cost or 0.0)
+        # a sum is priced only if every non-empty part is: a partial sum would understate $
+        if self.empty:
+            cost = other.cost
+        elif other.empty:
+            cost = self.cost
+        else:
+            cost = None if self.cost is None or other.cost is None else self.cost + other.cost
         return Usage(
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
@@ -88,7 +98,10 @@ class Usage(BaseModel):
         )
 
     def __sub__(self, other: "Usage") -> "Usage":
-        cost = None if self.cost is None else self.cost - (other.cost or 0.0)
+        if self.cost is None or (other.cost is None and not other.empty):
+            cost = None  # cannot take an unpriced part out of a total
+        else:
+            cost = self.cost - (other.cost or 0.0)
         return Usage(
             input_tokens=max(0, self.input_tokens - other.input_tokens),
             output_tokens=max(0, self.output_tokens - other.output_tokens),
