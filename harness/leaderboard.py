@@ -294,9 +294,9 @@ def _sort_value(text: str) -> str:
         return text
 
 
-def bar_chart(rows: list[Row], label: str, *, width: int = 640) -> str:
+def bar_chart(rows: list[Row], label: str, *, width: int = 760) -> str:
     """Inline SVG: one horizontal bar per row with its CI as a whisker (0-100 for %)."""
-    bar_h, gap, left, right = 18, 6, 260, 60
+    bar_h, gap, left, right = 18, 6, 360, 60
     values = [r.cells[label] for r in rows]
     percent = all(c.percent for c in values)
     top = 100.0 if percent else max([c.scaled(c.high if c.high is not None else c.value) or 0.0 for c in values] + [1e-9])
@@ -313,7 +313,9 @@ def bar_chart(rows: list[Row], label: str, *, width: int = 640) -> str:
         y = i * (bar_h + gap) + 4
         name = f"{r.run.model} | {r.run.method}" + (f" | {r.run.experiences.label}" if r.run.experiences else "")
         color = "#e0a800" if r.run.incomplete else "#4a7bd0"
-        parts.append(f'<text x="{left - 6}" y="{y + 13}" font-size="11" text-anchor="end">{html.escape(name[:44])}</text>')
+        short = name if len(name) <= 60 else name[:59] + "…"
+        parts.append(f'<text x="{left - 6}" y="{y + 13}" font-size="11" text-anchor="end"><title>{html.escape(name)}</title>'
+                     f'{html.escape(short)}</text>')
         v = c.scaled(c.value)
         if v is None or math.isnan(v):
             continue
