@@ -11,6 +11,10 @@ COMMAND_MODULES = [
     "harness.demo",
     "harness.self_play_cli",
     "harness.alpaca_cli",
+    "harness.leaderboard",
+    "harness.paper",
+    "harness.transfer",
+    "harness.cost",
 ]
 """Modules that add subcommands (in --help order)."""
 
