@@ -9,6 +9,7 @@ import sys
 
 COMMAND_MODULES = [
     "harness.demo",
+    "harness.tfgrpo.cli",
 ]
 """Modules that add subcommands (in --help order)."""
 

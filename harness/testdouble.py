@@ -120,7 +120,7 @@ class TestDoubleAPI(ModelAPI):
         if self.script is not None:
             content, tool_calls = self._scripted(input, turn)
         else:
-            content, tool_calls = self._oracle(turn), []
+            content, tool_calls = self._oracle(input, turn), []
         message = ChatMessageAssistant(
             content=content,
             tool_calls=tool_calls or None,
@@ -161,10 +161,18 @@ class TestDoubleAPI(ModelAPI):
         ]
         return f"{MARK} {chosen.content}", calls
 
-    def _oracle(self, turn: int) -> str:
+    def _oracle(self, input: list[ChatMessage], turn: int) -> str:
         from inspect_ai.log._samples import sample_active
 
         active = sample_active()
+        if active is None:
+            # Training-Free GRPO stage calls (summary/advantage/consolidation) run outside samples
+            from harness.tfgrpo.testdouble_replies import reply
+
+            first_user = next((_text(m) for m in input if isinstance(m, ChatMessageUser)), "")
+            staged = reply(first_user)
+            if staged is not None:
+                return f"{MARK} {staged}"
         if active is None or not active.sample.target:
             return f"{MARK} Oracle mode answers only inside an inspect sample with a target."
         sample = active.sample
