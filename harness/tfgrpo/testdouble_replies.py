@@ -56,7 +56,7 @@ def reply(prompt: str) -> str | None:
             plan.append(p)
         return f"{LABEL} Plan keeping every proposal (not a real model).\n```json\n{json.dumps(plan)}\n```"
     if stage == "direct":
-        count = re.search(r"write exactly (\d+)", prompt)
+        count = re.search(r"write\s+exactly (\d+)", prompt)
         n = int(count.group(1)) if count else 1
         items = [f"{LABEL} Directly generated experience {i + 1}: check each step." for i in range(n)]
         return f"```json\n{json.dumps(items)}\n```"
