@@ -44,20 +44,23 @@ def test_render_and_roundtrip(tmp_path: Path) -> None:
         ExperienceLibrary.load(tmp_path / "bad.json")
 
 
-def _eval_prompt(tmp_path: Path, **solver_args: Any) -> list[Any]:
+def test_tfgrpo_solver_injects_paper_template(tmp_path: Path) -> None:
     from tasks.dapo import dapo100
 
-    task = dapo100(data=str(FIXTURE), n=1, solver="tfgrpo", **solver_args)
-    model = get_model("mockllm/model", custom_outputs=lambda *a: output("\\boxed{400}"), memoize=False)
-    log = inspect_eval(task, model=model, epochs=1, log_dir=str(tmp_path / "logs"), display="none")[0]
-    assert log.status == "success"
-    assert log.eval.metadata["experiences_count"] == len(ExperienceLibrary.load(solver_args["experiences"]).experiences)
-    return log.samples[0].messages
-
-
-def test_tfgrpo_solver_injects_paper_template(tmp_path: Path) -> None:
     lib = ExperienceLibrary.from_texts(["Use {x} wisely.", "Check parity."]).save(tmp_path / "lib.json")
-    user = _eval_prompt(tmp_path, experiences=str(lib))[0]
+    empty = ExperienceLibrary().save(tmp_path / "empty.json")
+    tasks = [
+        dapo100(data=str(FIXTURE), n=1, solver="tfgrpo", experiences=str(lib)),
+        dapo100(data=str(FIXTURE), n=1, solver="tfgrpo", experiences=str(lib), placement="system"),
+        dapo100(data=str(FIXTURE), n=1, solver="tfgrpo", experiences=str(empty)),
+    ]
+    model = get_model("mockllm/model", custom_outputs=lambda *a: output("\\boxed{400}"), memoize=False)
+    logs = inspect_eval(tasks, model=model, epochs=1, log_dir=str(tmp_path / "logs"), display="none")
+    assert [log.status for log in logs] == ["success"] * 3
+    meta = [(log.eval.metadata["experiences_count"], log.eval.metadata["experience_placement"]) for log in logs]
+    user_log, system_log, empty_log = (logs[meta.index(k)] for k in [(2, "user"), (2, "system"), (0, "user")])
+    assert user_log.eval.metadata["experiences_count"] == 2 and user_log.eval.metadata["base_solver"] == "direct"
+    user = user_log.samples[0].messages[0]
     assert user.role == "user"
     assert user.text.startswith("Please solve the problem:\n")
     assert "put your final answer within \\boxed{}" in user.text  # the task's own prompt is the problem
@@ -66,12 +69,11 @@ def test_tfgrpo_solver_injects_paper_template(tmp_path: Path) -> None:
         "and experiences:\n[G0]. Use {x} wisely.\n[G1]. Check parity."
     )
     # system placement: a system message, user prompt unchanged
-    messages = _eval_prompt(tmp_path, experiences=str(lib), placement="system")
+    messages = system_log.samples[0].messages
     assert messages[0].role == "system" and "[G1]. Check parity." in messages[0].text
     assert not messages[1].text.startswith("Please solve the problem")
     # empty library: the raw task prompt (the paper's step 0)
-    empty = ExperienceLibrary().save(tmp_path / "empty.json")
-    assert not _eval_prompt(tmp_path, experiences=str(empty))[0].text.startswith("Please solve")
+    assert not empty_log.samples[0].messages[0].text.startswith("Please solve")
 
 
 def test_tfgrpo_solver_rejects_bad_options(tmp_path: Path) -> None:
@@ -238,7 +240,7 @@ def _config(tmp_path: Path, **kw: Any) -> opt.TrainConfig:
         task_args={"n": 4},
         epochs=1,
         group_size=3,
-        batch_size=2,
+        batch_size=4,  # one step; tests that need two say batch_size=2
         out=str(tmp_path / "lib.json"),
     )
     base.update(kw)
@@ -260,7 +262,7 @@ def _no_crash(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_train_stage_prompts_and_group_filter(tmp_path: Path) -> None:
     script = Scripted()
-    lib = _train(_config(tmp_path), script)
+    lib = _train(_config(tmp_path, batch_size=2), script)
     # 4 problems in 2 steps of 2, G=3: 12 rollouts; "7^{100}" is all-correct -> filtered
     assert script.count("rollout") == 12
     steps = lib.steps
@@ -306,7 +308,7 @@ def test_malformed_advantage_is_retried_then_skipped(tmp_path: Path) -> None:
         return "no json at all" if attempt == 0 else double_reply(prompt) or ""
 
     script = Scripted(advantage=flaky)
-    lib = _train(_config(tmp_path), script)
+    lib = _train(_config(tmp_path, batch_size=2), script)
     assert script.count("advantage") == 6  # each of 3 groups: one bad answer, one good
     assert [r for s in lib.steps for r in s.skipped] == []  # recovered on retry: nothing skipped
     assert [s.operations_applied for s in lib.steps] == [1, 2]
@@ -322,8 +324,8 @@ def test_malformed_advantage_is_retried_then_skipped(tmp_path: Path) -> None:
 def test_bad_consolidation_never_corrupts_library(tmp_path: Path) -> None:
     script = Scripted(consolidation=lambda p, a: "```json\n[{\"option\": \"delete\", \"deleted_id\": \"G0\"}, {oops\n```")
     lib = _train(_config(tmp_path), script)
-    assert script.count("consolidation") == 2 * 4
-    assert lib.experiences == []  # step 1 had nothing to delete; nothing applied
+    assert script.count("consolidation") == 4
+    assert lib.experiences == []  # G0 did not exist and the answer never parsed: nothing applied
     assert all(any("gave up" in r for r in s.skipped) for s in lib.steps)
 
 
@@ -334,11 +336,13 @@ def reference_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Scripted, E
     return script, _train(_config(tmp), script)
 
 
-@pytest.mark.parametrize("point, n", [("rollouts", 2), ("summary", 5), ("advantage", 2), ("consolidation", 2), ("step", 1)])
+@pytest.mark.parametrize("point, n", [("rollouts", 1), ("summary", 5), ("advantage", 2), ("consolidation", 1), ("step", 1)])
 def test_resume_after_crash_redoes_only_unfinished_calls(
     tmp_path: Path, point: str, n: int, reference_run: tuple[Scripted, ExperienceLibrary]
 ) -> None:
-    """A crash at each stage (in step 2 where n says so), then --resume: same calls, same library."""
+    """A crash after the n-th call/checkpoint of each stage, then --resume: same calls, same library.
+
+    (A kill -9 in the middle of step 2's rollouts is tested in test_tfgrpo_kill.py.)"""
     reference, expected = reference_run
 
     crashed = Scripted()
@@ -359,10 +363,10 @@ def test_resume_after_crash_redoes_only_unfinished_calls(
 
 
 def test_resume_refuses_changed_settings(tmp_path: Path) -> None:
-    cfg = _config(tmp_path, epochs=1, batch_size=4)
+    cfg = _config(tmp_path, task_args={"n": 1})
     _train(cfg, Scripted())
     with pytest.raises(ValueError, match="group_size"):
-        _train(_config(tmp_path, epochs=1, batch_size=4, group_size=2), Scripted(), resume=True)
+        _train(_config(tmp_path, task_args={"n": 1}, group_size=2), Scripted(), resume=True)
 
 
 def test_token_and_cost_accounting(tmp_path: Path) -> None:
@@ -373,7 +377,7 @@ def test_token_and_cost_accounting(tmp_path: Path) -> None:
     set_model_info("mockllm/model", ModelInfo(cost=ModelCost(input=1.0, output=2.0, input_cache_write=0, input_cache_read=0)))
     try:
         script = Scripted()
-        lib = _train(_config(tmp_path, epochs=1, batch_size=4), script)
+        lib = _train(_config(tmp_path), script)
     finally:
         clear_model_info_cache()
     per_call = 10 * 1e-6 + 5 * 2e-6  # helpers.USAGE: 10 input, 5 output tokens
