@@ -95,6 +95,8 @@ class StepStats(BaseModel):
     """Malformed or invalid LLM outputs that were dropped, with the reason."""
     usage: dict[str, StageUsage] = Field(default_factory=dict)
     wall_seconds: float | None = None
+    phase_seconds: dict[str, float] = Field(default_factory=dict)
+    """Wall time of each phase: rollouts, summaries+advantages, consolidation (this process)."""
     rollout_log: str | None = None
     """The inspect log of this step's rollouts."""
 

@@ -16,8 +16,8 @@ in [B]) and cut into batches; each batch is one *step*:
 
 Checkpoints live in the run directory (default ``<out>.run/``):
 ``step_<s>/library.json`` (library used by the step's rollouts), ``step_<s>/rollouts.json``
-(after the eval), ``step_<s>/journal.jsonl`` (every stage call's output, appended and
-fsynced as it arrives) and ``step_<s>/result.json`` (step done). Rollout model calls are
+(after the eval), ``step_<s>/journal.jsonl`` (every stage call's output, appended as it
+arrives) and ``step_<s>/result.json`` (step done). Rollout model calls are
 also cached per call in ``cache/`` (inspect's cache, ``per_epoch``), so a rollout eval
 killed half-way replays its finished calls instead of repeating them. ``--resume``
 therefore redoes only unfinished calls and, given the same model outputs, ends with the
@@ -159,7 +159,12 @@ def _crash_point(point: str) -> None:
 
 
 class Journal:
-    """Append-only JSONL of stage-call outputs (one fsynced line per call)."""
+    """Append-only JSONL of stage-call outputs, one line per call.
+
+    Each line is flushed to the OS at once, so it survives the process being killed
+    (``kill -9``); it is not fsynced (that would block the event loop once per call), so
+    after a power loss the last lines may be missing and those calls are redone.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -181,8 +186,6 @@ class Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as f:
             f.write(json.dumps(entry) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
         self.entries[key] = entry
 
 
@@ -194,7 +197,11 @@ class StageCaller:
 
     def __init__(self, model: Model, cfg: TrainConfig, on_usage: Callable[[str, StageUsage], None]) -> None:
         self.model = model
-        self.config = GenerateConfig(temperature=cfg.stage_temperature, max_tokens=cfg.stage_max_tokens)
+        self.config = GenerateConfig(
+            temperature=cfg.stage_temperature,
+            max_tokens=cfg.stage_max_tokens,
+            max_connections=max_connections(cfg, model),
+        )
         self.retries = cfg.retries
         self.on_usage = on_usage
         self.live_calls = 0
@@ -253,6 +260,15 @@ class StageCaller:
 
 
 _FAILED = "\x00failed: "
+
+
+def max_connections(cfg: TrainConfig, model: Model) -> int:
+    """--max-connections, else the provider's own limit.
+
+    Explicit, so inspect's adaptive concurrency (which starts low and ramps up) does not
+    serialise a step's rollouts or its summaries: all run at once up to this bound.
+    """
+    return int(cfg.max_connections or model.api.max_connections())
 
 
 def _failed(reason: str) -> str:
@@ -335,6 +351,22 @@ def log_usage(log: Any) -> StageUsage:
         usage.add(u, calls=0)
     usage.calls = sum(1 for s in log.samples or [] for e in (s.events or []) if getattr(e, "event", "") == "model")
     return usage
+
+
+def _cache_package_scan() -> None:
+    """inspect re-scans every installed distribution at each eval start to name the task's
+    package (``packages_distributions()``, ~0.5 s here). The installed set does not change
+    during a run, so one scan per process is enough: memoise it. Private API; skipped if absent.
+    """
+    import functools
+
+    try:
+        from inspect_ai._util import package
+    except ImportError:
+        return
+    scan = getattr(package, "packages_distributions", None)
+    if scan is not None and not hasattr(scan, "cache_info"):
+        package.packages_distributions = functools.cache(scan)  # type: ignore[attr-defined]
 
 
 @contextmanager
@@ -482,7 +514,10 @@ class Trainer:
         journal = Journal(folder / "journal.jsonl")
 
         # 1. rollouts
+        phases: dict[str, float] = {}
+        mark = time.monotonic()
         rollouts = await self.rollouts(folder, lib_path, ids)
+        phases["rollouts"] = round(time.monotonic() - mark, 3)
         by_id: dict[str, list[Rollout]] = {}
         for r in rollouts.rollouts:
             by_id.setdefault(r.sample_id, []).append(r)
@@ -498,7 +533,9 @@ class Trainer:
         known = {f"G{i}" for i in range(len(texts))}
         rendered = "\n".join(f"[G{i}]. {t}" for i, t in enumerate(texts)) or "None"
         skipped: list[str] = []
+        mark = time.monotonic()
         results = await asyncio.gather(*(self.group(journal, g, rendered, known) for g in kept))
+        phases["summaries+advantages"] = round(time.monotonic() - mark, 3)
         proposals: list[Operation] = []
         for ops, reasons in results:
             proposals.extend(op for op in ops if op.option != "keep")
@@ -510,7 +547,9 @@ class Trainer:
         new_texts, applied = list(texts), 0
         if proposals:
             self._phase("consolidation")
+            mark = time.monotonic()
             plan, reasons = await self.consolidate(journal, texts, proposals)
+            phases["consolidation"] = round(time.monotonic() - mark, 3)
             skipped.extend(reasons)
             if plan is not None:
                 outcome = apply_plan(texts, plan)
@@ -537,6 +576,7 @@ class Trainer:
             skipped=skipped,
             usage=usage,
             wall_seconds=round(time.monotonic() - started, 3),
+            phase_seconds=phases,
             rollout_log=rollouts.log,
         )
         result = StepResult(stats=stats, texts=new_texts)
@@ -562,9 +602,8 @@ class Trainer:
         c = self.cfg
         self._phase("rollouts")
         task = build_task(c, lib_path)
-        kwargs: dict[str, Any] = {}
-        if c.max_connections:
-            kwargs["max_connections"] = c.max_connections
+        kwargs: dict[str, Any] = {"max_connections": max_connections(c, self.model)}
+        _cache_package_scan()
         if c.max_tokens:
             kwargs["max_tokens"] = c.max_tokens
         with _cache_dir(self.run / "cache"):
@@ -578,6 +617,9 @@ class Trainer:
                 log_dir=str(self.run / "logs"),
                 fail_on_error=False,
                 score_display=False,
+                # resuming relies on the per-call cache and our checkpoints, not on inspect's
+                # realtime sample buffer, which costs a database write per event
+                log_realtime=False,
                 metadata={"tfgrpo_run": str(self.run), "tfgrpo_step": folder.name},
                 **kwargs,
             )
