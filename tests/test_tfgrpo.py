@@ -421,3 +421,12 @@ def test_cli_train_with_test_double(tmp_path: Path, capsys: pytest.CaptureFixtur
     lib = ExperienceLibrary.load(out)
     assert len(lib.steps) == 2 and lib.experiences and lib.provenance and lib.provenance.test_double
     assert out.with_suffix(".png").stat().st_size > 1000
+
+
+def test_unchanged_library_still_samples_fresh_rollouts(tmp_path: Path) -> None:
+    """The per-call rollout cache is scoped to the step: epoch 2 with the same library (same
+    prompts) must call the model again, not replay epoch 1."""
+    script = Scripted(advantage=lambda p, a: _fenced([]))  # no lessons: the library stays empty
+    lib = _train(_config(tmp_path, epochs=2, task_args={"n": 2}), script)
+    assert lib.experiences == [] and len(lib.steps) == 2
+    assert script.count("rollout") == 2 * 2 * 3

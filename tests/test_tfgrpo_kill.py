@@ -27,6 +27,7 @@ pytestmark = pytest.mark.skipif(
     reason="three CLI processes (~20 s CPU): run with HARNESS_SLOW_TESTS=1",
 )
 
+LATENCY = 0.2
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "dapo_sample.jsonl"
 
@@ -34,7 +35,7 @@ FIXTURE = ROOT / "tests" / "fixtures" / "dapo_sample.jsonl"
 def _cmd(tmp: Path, name: str, *extra: str) -> list[str]:
     return [
         sys.executable, "-m", "harness.cli", "tfgrpo", "train", "--task", "dapo100", "--data", str(FIXTURE),
-        "--model", "testdouble/oracle", "-M", "p_correct=0.5", "-M", "latency=0.15",
+        "--model", "testdouble/oracle", "-M", "p_correct=0.5", "-M", f"latency={LATENCY}",
         "-M", f"call_log={tmp / (name + '.calls')}", "--max-connections", "3",
         "--epochs", "2", "--group-size", "3", "--out", str(tmp / f"{name}.json"), "--no-progress", *extra,
     ]

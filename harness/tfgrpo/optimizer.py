@@ -613,7 +613,9 @@ class Trainer:
                 epochs=c.group_size,
                 sample_id=ids,
                 temperature=c.temperature,
-                cache=CachePolicy(expiry=None, per_epoch=True),
+                # keyed by step too: a later step with an unchanged library must sample afresh,
+                # not replay an earlier step's rollouts
+                cache=CachePolicy(expiry=None, per_epoch=True, scopes={"tfgrpo_step": folder.name}),
                 log_dir=str(self.run / "logs"),
                 fail_on_error=False,
                 score_display=False,
