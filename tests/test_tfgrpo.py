@@ -430,3 +430,37 @@ def test_unchanged_library_still_samples_fresh_rollouts(tmp_path: Path) -> None:
     lib = _train(_config(tmp_path, epochs=2, task_args={"n": 2}), script)
     assert lib.experiences == [] and len(lib.steps) == 2
     assert script.count("rollout") == 2 * 2 * 3
+
+
+def standin_react(template: str, max_turns: int = 50) -> Any:
+    """Stand-in for solvers/react.py (written in parallel): the task prompt, then ``max_turns``
+    fake tool calls recorded in the store key ``tool_calls`` as react does, then a generation."""
+    from inspect_ai.model import ChatMessageTool
+    from inspect_ai.solver import chain, generate, prompt_template, solver
+
+    from solvers.base import BuiltSolver
+
+    @solver
+    def fake_tools() -> Any:
+        async def solve(state: Any, generate_: Any) -> Any:
+            calls = [{"function": "python", "arguments": {"code": f"print({i})"}} for i in range(max_turns)]
+            state.store.set("tool_calls", calls)
+            state.messages.extend(ChatMessageTool(content=str(i), function="python") for i in range(max_turns))
+            return state
+
+        return solve
+
+    return BuiltSolver(solver=chain(prompt_template(template), fake_tools(), generate()), metadata={"max_turns": max_turns})
+
+
+def test_train_with_a_react_style_base_solver(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import solvers
+
+    monkeypatch.setitem(solvers.SOLVERS, "standin_react", "tests.test_tfgrpo:standin_react")
+    script = Scripted()
+    lib = _train(_config(tmp_path, solver="standin_react", solver_args={"max_turns": 2}, batch_size=2), script)
+    assert [s.mean_tool_calls for s in lib.steps] == [2.0, 2.0]
+    assert lib.provenance and lib.provenance.solver == "standin_react" and lib.provenance.solver_args["max_turns"] == 2
+    summary = script.prompts("summary")[0]
+    assert "[tool: python]" in summary  # tool results are part of the summarised trajectory
+    assert "[G0]." in [t for s, t in script.calls if s == "rollout"][-1]  # tfgrpo wrapped the base solver

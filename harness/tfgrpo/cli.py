@@ -145,7 +145,8 @@ def run_train(args: argparse.Namespace) -> int:
         trainer = Trainer(cfg, model, progress=progress, resume=args.resume)
         library = run_coroutine(trainer.train())
     plot = args.plot or str(Path(args.out).with_suffix(".png"))
-    learning_curve(library.steps, plot, f"TF-GRPO {cfg.task} / {cfg.model} / {cfg.solver}, G={cfg.group_size}")
+    double = "TEST DOUBLE (not a real model): " if library.provenance and library.provenance.test_double else ""
+    learning_curve(library.steps, plot, f"{double}TF-GRPO {cfg.task} / {cfg.model} / {cfg.solver}, G={cfg.group_size}")
     if library.provenance and library.provenance.test_double:
         print("TEST DOUBLE run (not a real model): the numbers below only exercise the plumbing.")
     print(step_table(library.steps))

@@ -503,7 +503,7 @@ class Trainer:
         if done.is_file():
             result = StepResult.model_validate_json(done.read_text(encoding="utf-8"))
             if self.progress:
-                self.progress.step_done(result.stats, resumed=True)
+                self.progress.step_done(result.stats, resumed=True, total=total)
             return result
         started = time.monotonic()
         self.step_usage = {}

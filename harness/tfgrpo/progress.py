@@ -1,7 +1,9 @@
-"""Live progress of a Training-Free GRPO run (rich) and the final per-step table / PNG."""
+"""Live progress of a Training-Free GRPO run and the final per-step table / PNG."""
 
 from __future__ import annotations
 
+import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -27,12 +29,13 @@ class _RolloutHook(Hooks):
 
 
 class TrainProgress:
-    """Counters for the current step, rendered live by rich (or printed as lines)."""
+    """Counters for the current step, shown as a live status line (or printed as plain lines)."""
 
     def __init__(self, live: bool = True, title: str = "Training-Free GRPO") -> None:
         self.title = title
         self.live_enabled = live
-        self.live: Any = None
+        self._last_draw = 0.0
+        self._last_len = 0
         self.rows: list[StepStats] = []
         self._reset(0, 0, 0)
 
@@ -52,27 +55,36 @@ class TrainProgress:
     def __enter__(self) -> "TrainProgress":
         global _ACTIVE
         _ACTIVE = self
-        if self.live_enabled:
-            from rich.live import Live
-
-            self.live = Live(self._render(), refresh_per_second=4, transient=False)
-            self.live.__enter__()
         return self
 
     def __exit__(self, *exc: Any) -> None:
         global _ACTIVE
         _ACTIVE = None
-        if self.live is not None:
-            self.live.update(self._render())
-            self.live.__exit__(*exc)
-            self.live = None
+        if self.live_enabled and self._last_len:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
 
-    def _refresh(self) -> None:
-        if self.live is not None:
-            self.live.update(self._render())
+    def _refresh(self, force: bool = False) -> None:
+        """Rewrite the one-line status (stderr, carriage return, at most 4 times a second).
+
+        Not a rich ``Live``: inspect runs its own display during the rollout evals and rich
+        allows only one live display at a time.
+        """
+        if not self.live_enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_draw < 0.25:
+            return
+        self._last_draw = now
+        line = self.status_line()
+        width = shutil.get_terminal_size((120, 20)).columns - 1
+        line = line[:width]
+        sys.stderr.write("\r" + line + " " * max(0, self._last_len - len(line)))
+        sys.stderr.flush()
+        self._last_len = len(line)
 
     def _say(self, text: str) -> None:
-        if self.live is None:
+        if not self.live_enabled:
             print(f"[tfgrpo] step {self.step + 1}/{self.total}: {text}", flush=True)
 
     # ---- events
@@ -86,7 +98,7 @@ class TrainProgress:
         self.groups = kw.get("groups", self.groups)
         self.kept = kw.get("kept", self.kept)
         self._say(text + (f" ({self.kept}/{self.groups} groups kept)" if "kept" in kw else ""))
-        self._refresh()
+        self._refresh(force=True)
 
     def rollout_done(self, reward: float, tool_calls: int) -> None:
         self.rollouts_done += 1
@@ -122,8 +134,22 @@ class TrainProgress:
         self.proposed_ops = n
         self._refresh()
 
-    def step_done(self, stats: StepStats, resumed: bool = False) -> None:
+    def step_done(self, stats: StepStats, resumed: bool = False, total: int | None = None) -> None:
         self.rows.append(stats)
+        self.step = stats.step
+        self.total = total or self.total
+        if self.live_enabled:
+            self._refresh(force=True)
+            sys.stderr.write(
+                "\r" + " " * self._last_len + "\r"
+                + f"step {stats.step + 1}/{self.total}{' (checkpoint)' if resumed else ''}: "
+                f"mean reward {_fmt(stats.mean_reward)}, Pass@G {_fmt(stats.pass_at_g)}, "
+                f"kept {stats.groups_kept}/{stats.groups}, ops {stats.operations_applied}/{stats.operations_proposed}, "
+                f"library {stats.library_size_after}\n"
+            )
+            sys.stderr.flush()
+            self._last_len = 0
+            return
         if resumed:
             self._say("already done (checkpoint)")
         else:
@@ -134,39 +160,16 @@ class TrainProgress:
         self._refresh()
 
     # ---- rendering
-    def _render(self) -> Any:
-        from rich.table import Table
-
-        t = Table(title=f"{self.title}: step {self.step + 1}/{self.total} - {self.what}", show_header=True)
-        for col in ("rollouts", "groups kept", "summaries", "advantages", "ops proposed", "mean reward", "Pass@G", "tool calls", "tokens", "$"):
-            t.add_column(col, justify="right")
+    def status_line(self) -> str:
         mean = sum(self.rewards) / len(self.rewards) if self.rewards else None
-        t.add_row(
-            f"{self.rollouts_done}/{self.rollouts_total}",
-            f"{self.kept}/{self.groups}",
-            str(self.summaries),
-            str(self.advantages),
-            str(self.proposed_ops),
-            _fmt(mean),
-            _fmt(self.pass_g),
-            f"{self.tool_calls / max(1, self.rollouts_done):.2f}",
-            f"{self.tokens:,}",
-            f"{self.cost:.4f}" if self.cost is not None else "n/a",
+        cost = f"${self.cost:.4f}" if self.cost is not None else "$ n/a"
+        return (
+            f"TF-GRPO step {self.step + 1}/{self.total} [{self.what}] "
+            f"rollouts {self.rollouts_done}/{self.rollouts_total} | kept {self.kept}/{self.groups} | "
+            f"summaries {self.summaries} | advantages {self.advantages} | ops {self.proposed_ops} | "
+            f"reward {_fmt(mean)} | Pass@G {_fmt(self.pass_g)} | "
+            f"tool calls {self.tool_calls / max(1, self.rollouts_done):.2f} | tokens {self.tokens:,} | {cost}"
         )
-        if self.rows:
-            from rich.console import Group
-            from rich.text import Text
-
-            done = Text(
-                "\n".join(
-                    f"step {s.step + 1}: reward {_fmt(s.mean_reward)}, Pass@G {_fmt(s.pass_at_g)}, "
-                    f"kept {s.groups_kept}/{s.groups}, ops {s.operations_applied}/{s.operations_proposed}, "
-                    f"library {s.library_size_after}"
-                    for s in self.rows
-                )
-            )
-            return Group(done, t)
-        return t
 
 
 def _fmt(x: float | None) -> str:
