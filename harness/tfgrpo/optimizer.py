@@ -166,10 +166,11 @@ class Journal:
     after a power loss the last lines may be missing and those calls are redone.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | None) -> None:
+        """``path=None``: in memory only (nothing to resume)."""
         self.path = path
         self.entries: dict[str, dict[str, Any]] = {}
-        if path.is_file():
+        if path is not None and path.is_file():
             for line in path.read_text(encoding="utf-8").splitlines():
                 try:
                     entry = json.loads(line)
@@ -183,9 +184,10 @@ class Journal:
 
     def put(self, key: str, completion: str, usage: dict[str, Any]) -> None:
         entry = {"key": key, "completion": completion, "usage": usage}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(entry) + "\n")
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(entry) + "\n")
         self.entries[key] = entry
 
 
@@ -735,7 +737,7 @@ async def direct_experiences(
     )
     usage: dict[str, StageUsage] = {}
     caller = StageCaller(model, cfg, lambda stage, u: usage.setdefault(stage, StageUsage()).add(u))
-    journal = Journal(Path(out).with_name(Path(out).stem + ".direct.jsonl"))
+    journal = Journal(None)  # one call: nothing worth resuming
 
     def parse(text: str) -> tuple[list[str], list[str]]:
         items = extract_list(text)
