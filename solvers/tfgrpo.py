@@ -15,6 +15,8 @@ problem). Further ``-T`` options go to the base solver (e.g. ``-T max_turns=20``
 from __future__ import annotations
 
 import hashlib
+import os
+from pathlib import Path
 from typing import Any
 
 from inspect_ai._util.error import PrerequisiteError
@@ -37,6 +39,24 @@ SYSTEM_EXPERIENCE_TEMPLATE = (
 """System-prompt form (``placement="system"``)."""
 
 PLACEMENTS = ("user", "system")
+
+
+def resolve_library_path(path: str) -> Path:
+    """``path`` as given, else relative to the shell's directory.
+
+    ``inspect eval tasks/x.py`` creates the task with the task file's folder as working
+    directory, so ``-T experiences=experiences/math.json`` typed at the repository root would
+    otherwise be looked up under ``tasks/``. ``$PWD`` (the shell's directory, which
+    ``os.chdir`` does not change) is tried next.
+    """
+    p = Path(path).expanduser()
+    if p.is_absolute() or p.exists():
+        return p.resolve()
+    shell_dir = os.environ.get("PWD")
+    if shell_dir and (Path(shell_dir) / p).exists():
+        return (Path(shell_dir) / p).resolve()
+    tried = [str(Path.cwd() / p)] + ([str(Path(shell_dir) / p)] if shell_dir else [])
+    raise FileNotFoundError(f"experience library not found (tried {', '.join(dict.fromkeys(tried))})")
 
 
 def escape_braces(text: str) -> str:
@@ -64,7 +84,8 @@ def tfgrpo(
     if placement not in PLACEMENTS:
         raise PrerequisiteError(f"tfgrpo: placement must be one of {', '.join(PLACEMENTS)} (got {placement!r}).")
     try:
-        library = ExperienceLibrary.load(experiences)
+        path = resolve_library_path(experiences)
+        library = ExperienceLibrary.load(path)
     except (FileNotFoundError, ValueError) as ex:
         raise PrerequisiteError(f"tfgrpo: cannot use -T experiences={experiences}: {ex}") from ex
     rendered = library.render()
@@ -81,7 +102,7 @@ def tfgrpo(
     metadata = {
         **base.metadata,
         "base_solver": base_solver,
-        "experiences": str(experiences),
+        "experiences": str(path),
         "experiences_count": len(library.experiences),
         "experiences_sha256": hashlib.sha256(rendered.encode("utf-8")).hexdigest()[:16],
         "experience_placement": placement,

@@ -464,3 +464,17 @@ def test_train_with_a_react_style_base_solver(tmp_path: Path, monkeypatch: pytes
     summary = script.prompts("summary")[0]
     assert "[tool: python]" in summary  # tool results are part of the summarised trajectory
     assert "[G0]." in [t for s, t in script.calls if s == "rollout"][-1]  # tfgrpo wrapped the base solver
+
+
+def test_library_path_relative_to_the_shell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`inspect eval tasks/x.py` runs the task in tasks/: a path typed at the shell still resolves."""
+    from solvers.tfgrpo import resolve_library_path
+
+    (tmp_path / "libs").mkdir()
+    lib = ExperienceLibrary.from_texts(["a"]).save(tmp_path / "libs" / "math.json")
+    (tmp_path / "tasks").mkdir()
+    monkeypatch.chdir(tmp_path / "tasks")
+    monkeypatch.setenv("PWD", str(tmp_path))
+    assert resolve_library_path("libs/math.json") == lib.resolve()
+    with pytest.raises(FileNotFoundError, match="tried"):
+        resolve_library_path("libs/missing.json")

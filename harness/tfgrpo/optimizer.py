@@ -398,7 +398,7 @@ def build_task(cfg: TrainConfig, experiences: Path | None) -> Any:
     return fn(
         **args,
         solver="tfgrpo",
-        experiences=str(experiences),
+        experiences=str(experiences.resolve()),
         base_solver=cfg.solver,
         placement=cfg.placement,
         **cfg.solver_args,
