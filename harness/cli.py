@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "harness.paper",
     "harness.transfer",
     "harness.cost",
+    "harness.tfgrpo.cli",
 ]
 """Modules that add subcommands (in --help order)."""
 
