@@ -27,9 +27,10 @@ def _export(fn: Callable[..., Task]) -> Callable[..., Task]:
 
 def _tasks() -> list[Callable[..., Task]]:
     from tasks.aime import aime, aime2024, aime2025
+    from tasks.apigen import apigen
     from tasks.dapo import dapo100
 
-    return [aime, aime2024, aime2025, dapo100]
+    return [aime, aime2024, aime2025, dapo100, apigen]
 
 
 for _fn in _tasks():
