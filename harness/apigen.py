@@ -15,12 +15,12 @@ of ``{"name": ..., "arguments": {...}}`` objects. Also accepted: one such object
 ``{"tool_calls": [...]}``, ``"parameters"`` for ``"arguments"``, arguments given as a JSON
 string, and the list wrapped in ``<answer>``, ``<tool_call>`` (one block per call or a list)
 or a code fence. Places tried, first hit wins: the last ``<answer>`` block, the
-``<tool_call>`` blocks, the last code fence, the whole text, then a bounded backward scan
+``<tool_call>`` blocks, the last code fence, the whole text, then a bounded scan
 for the JSON value that ends last in the text. Only JSON is read (no Python literals, no
 eval). Every parse is bounded: the last ``MAX_OUTPUT_CHARS`` characters are searched, a
 JSON value may have at most ``MAX_JSON_CHARS`` characters, ``MAX_DEPTH`` levels,
-``MAX_NODES`` values and ``MAX_CALLS`` calls, and the backward scan decodes at most
-``SCAN_BUDGET`` characters in total. A failure raises :class:`CallParseError` whose
+``MAX_NODES`` values and ``MAX_CALLS`` calls, and the fallback scan decodes at most
+``MAX_SCAN_TRIES`` balanced spans. A failure raises :class:`CallParseError` whose
 ``detail`` says why (``empty``, ``no_calls``, ``invalid_json``, ``bad_shape``,
 ``too_large``, ``too_deep``, ``too_many_calls``).
 
@@ -79,8 +79,8 @@ MAX_NODES = 20_000
 MAX_CALLS = 64
 """Most calls accepted in one answer."""
 
-SCAN_BUDGET = 2_000_000
-"""Characters the backward scan may hand to the JSON decoder in total (bounds its time)."""
+MAX_SCAN_TRIES = 64
+"""Balanced spans the fallback scan decodes at most (latest-ending first)."""
 
 _MAX_INT_DIGITS = 30
 """Strings of more digits are never coerced to int (keeps int() cheap and bounded)."""
@@ -236,30 +236,59 @@ def _last_fence(text: str) -> str | None:
     return _strip_fence("```" + parts[i] + "```")
 
 
-def _scan_backward(text: str) -> list[Call] | None:
-    """The call-shaped JSON value that ends last in ``text`` (outermost on ties)."""
+def _bracket_pairs(window: str, strings: bool = True) -> list[tuple[int, int]]:
+    """(start, end) of every balanced [...] / {...} outside JSON strings, in one linear pass.
+
+    A raw newline ends a string (JSON strings cannot hold one), so a stray quote in prose
+    only masks the rest of its line; ``strings=False`` ignores quotes altogether (the
+    second try, for a stray quote on the answer's own line).
+    """
+    pairs: list[tuple[int, int]] = []
+    stack: list[tuple[int, str]] = []
+    in_string = escaped = False
+    closers = {"]": "[", "}": "{"}
+    for i, ch in enumerate(window):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"' or ch == "\n":
+                in_string = False
+        elif ch == '"' and strings:
+            in_string = True
+        elif ch == "[" or ch == "{":
+            stack.append((i, ch))
+        elif ch in closers:
+            if stack and stack[-1][1] == closers[ch]:
+                pairs.append((stack.pop()[0], i))
+            else:
+                stack.clear()  # unbalanced: nothing open so far can close properly
+    return pairs
+
+
+def _scan(text: str) -> list[Call] | None:
+    """Calls from the call-shaped JSON value that ends last in ``text`` (outermost first).
+
+    Bounded: one linear pass over the last MAX_JSON_CHARS characters, then at most
+    MAX_SCAN_TRIES decodes of balanced spans (twice: with and without string tracking).
+    """
     window = text[-MAX_JSON_CHARS:]
-    n = len(window)
-    budget = SCAN_BUDGET
-    best: tuple[int, int, Any] | None = None  # (end, -start, value)
-    pos = n
-    while budget > 0:
-        p = max(window.rfind("[", 0, pos), window.rfind("{", 0, pos))
-        if p < 0:
-            break
-        pos = p
-        try:
-            value, end = _DECODER.raw_decode(window, p)
-            budget -= end - p
-        except (ValueError, RecursionError):
-            budget -= n - p
-            continue
-        if _looks_like_calls(value) and (best is None or (end, -p) > (best[0], best[1])):
-            best = (end, -p, value)
-    if best is None:
-        return None
-    _check_bounds(best[2])
-    return calls_from_json(best[2])
+    tried: set[tuple[int, int]] = set()
+    for strings in (True, False):
+        pairs = [p for p in _bracket_pairs(window, strings) if p not in tried]
+        pairs.sort(key=lambda p: (-p[1], p[0]))
+        for start, end in pairs[:MAX_SCAN_TRIES]:
+            tried.add((start, end))
+            try:
+                value = loads_bounded(window[start : end + 1])
+            except CallParseError as err:
+                if err.detail in ("too_deep", "too_large"):
+                    raise
+                continue
+            if _looks_like_calls(value):
+                return calls_from_json(value)
+    return None
 
 
 def _from_blocks(blocks: list[str]) -> list[Call]:
@@ -316,7 +345,7 @@ def parse_calls(text: str) -> list[Call]:
                 raise  # never fall back to reading a fragment of an oversized answer
             if worst is None or _ERROR_RANK.get(err.detail, 0) > _ERROR_RANK.get(worst.detail, 0):
                 worst = err
-    found = _scan_backward(text)
+    found = _scan(text)
     if found is not None:
         return found
     if worst is not None:
