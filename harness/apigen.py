@@ -115,7 +115,7 @@ def _reject_constant(token: str) -> Any:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
-def _check_bounds(value: Any) -> None:
+def check_bounds(value: Any) -> None:
     """Raise CallParseError if ``value`` nests deeper than MAX_DEPTH or has too many nodes."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     nodes = 0
@@ -141,7 +141,7 @@ def loads_bounded(text: str) -> Any:
         raise CallParseError("too_deep", "JSON nested too deeply") from ex
     except ValueError as ex:  # JSONDecodeError, huge ints, NaN/Infinity
         raise CallParseError("invalid_json", str(ex)[:200]) from ex
-    _check_bounds(value)
+    check_bounds(value)
     return value
 
 

@@ -34,10 +34,12 @@ from inspect_ai.solver import TaskState
 
 from harness.apigen import (
     MATCH_MODES,
+    MAX_CALLS,
     Call,
     CallParseError,
     MatchMode,
     calls_from_json,
+    check_bounds,
     match_calls,
     parse_calls,
     parse_tools,
@@ -72,11 +74,15 @@ def predicted_calls(state: TaskState) -> tuple[list[Call], str]:
     message = state.output.message if state.output and state.output.choices else None
     tool_calls = message.tool_calls if message is not None else None
     if tool_calls:
+        if len(tool_calls) > MAX_CALLS:
+            raise CallParseError("too_many_calls", f"more than {MAX_CALLS} tool calls")
         calls = []
         for tc in tool_calls:
             if tc.parse_error:
                 raise CallParseError("invalid_json", f"tool call {tc.function}: {tc.parse_error}"[:200])
-            calls.append(Call(name=tc.function, arguments=dict(tc.arguments or {})))
+            arguments = dict(tc.arguments or {})
+            check_bounds(arguments)  # the provider decoded them; still bound depth and size
+            calls.append(Call(name=tc.function, arguments=arguments))
         return calls, "tool_calls"
     return parse_calls(state.output.completion if state.output else ""), "text"
 
