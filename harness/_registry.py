@@ -22,15 +22,38 @@ def _export(fn: Callable[..., Task]) -> Callable[..., Task]:
         return fn(*args, **kwargs)
 
     wrapper.__module__ = __name__
-    return task(name=fn.__name__)(wrapper)
+    # inspect prefixes the package name only when it recognises an installed package; from
+    # a checkout's root (where harness.egg-info shadows the install record) it does not,
+    # so the prefix is then given explicitly. Either way the name is harness/<task>.
+    from inspect_ai._util.package import get_installed_package_name
+
+    prefixed = get_installed_package_name(wrapper) == "harness"
+    return task(name=fn.__name__ if prefixed else f"harness/{fn.__name__}")(wrapper)
+
+
+TASKS = [
+    "tasks.aime:aime",
+    "tasks.aime:aime2024",
+    "tasks.aime:aime2025",
+    "tasks.dapo:dapo100",
+    "tasks.countdown:countdown",
+    "tasks.apigen:apigen",
+    "tasks.webwalkerqa:webwalkerqa",
+    "tasks.afm:afm100",
+    "tasks.alpacaeval:alpacaeval",
+    "tasks.self_play:self_play",
+]
+"""Every task of the harness as "module:function" (one per line)."""
 
 
 def _tasks() -> list[Callable[..., Task]]:
-    from tasks.aime import aime, aime2024, aime2025
-    from tasks.apigen import apigen
-    from tasks.dapo import dapo100
+    import importlib
 
-    return [aime, aime2024, aime2025, dapo100, apigen]
+    found = []
+    for spec in TASKS:
+        module, name = spec.split(":")
+        found.append(getattr(importlib.import_module(module), name))
+    return found
 
 
 for _fn in _tasks():

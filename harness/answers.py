@@ -139,7 +139,7 @@ def extract_answer(completion: str) -> Extracted | None:
 _WRAPPERS = re.compile(r"\\(?:text|textbf|textrm|mathrm|mathbf|mbox|operatorname|displaystyle)\s*\{([^{}]*)\}")
 _DECORATIONS = re.compile(
     r"\^\s*\{?\s*\\circ\s*\}?|°|\\%|%|\\\$|\$|\\,|\\!|\\;|\\:|~|\\quad|\\qquad|\\left|\\right"
-    r"|\\displaystyle|\\dfrac|\\tfrac"
+    r"|\\displaystyle"
 )
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.0+)?$")
 _INT = re.compile(r"^[+-]?\d+(?:\.0*)?$")
@@ -154,15 +154,19 @@ def _strip_outer(s: str) -> str:
     return s
 
 
+def _undecorate(s: str) -> str:
+    """Unwrap ``\\text{}``-style commands (a few levels) and drop units and spacing marks."""
+    for _ in range(3):
+        unwrapped = _WRAPPERS.sub(r"\1", s)
+        if unwrapped == s:
+            break
+        s = unwrapped
+    return _DECORATIONS.sub("", s)
+
+
 def normalize_integer(answer: str) -> int | None:
     """``"033"``, ``"33.0"``, ``"\\text{33}"``, ``"33^\\circ"``, ``"$33$"``, ``"x = 33"`` -> 33."""
-    s = _strip_outer(answer[:MAX_ANSWER_CHARS])
-    for _ in range(3):
-        s2 = _WRAPPERS.sub(r"\1", s)
-        if s2 == s:
-            break
-        s = s2
-    s = _DECORATIONS.sub("", s)
+    s = _undecorate(_strip_outer(answer[:MAX_ANSWER_CHARS]))
     s = s.replace("{", "").replace("}", "").strip().rstrip(".").strip()
     if "=" in s:
         s = s.rsplit("=", 1)[1].strip()
@@ -170,15 +174,27 @@ def normalize_integer(answer: str) -> int | None:
     if _THOUSANDS.match(s):
         s = s.replace(",", "")
     if _INT.match(s):
-        return int(float(s)) if "." in s else int(s)
+        return int(s.split(".", 1)[0])
     return None
 
 
+_WORDS_ONLY = re.compile(r"^[\sA-Za-z.,:;!?'\"()\-]*$")
+
+
 def sole_integer(answer: str) -> int | None:
-    """The only integer mentioned in ``answer`` ("33 minutes" -> 33), else None."""
-    values = {normalize_integer(m.group(0)) for m in _ANY_INT.finditer(answer[:MAX_ANSWER_CHARS])}
-    values.discard(None)
-    return values.pop() if len(values) == 1 else None  # type: ignore[return-value]
+    """The one integer in an answer that is otherwise only words ("33 minutes" -> 33).
+
+    Anything mathematical around the number (``\\sqrt{2}``, ``2^{10}``, ``1/3``) makes this
+    None, so such answers go to the symbolic comparison instead.
+    """
+    s = _undecorate(answer[:MAX_ANSWER_CHARS])
+    matches = list(_ANY_INT.finditer(s))
+    if len(matches) != 1:
+        return None
+    m = matches[0]
+    if not _WORDS_ONLY.match(s[: m.start()] + s[m.end() :]):
+        return None
+    return normalize_integer(m.group(0))
 
 
 # ---------------------------------------------------------------- symbolic comparison
@@ -188,6 +204,7 @@ def math_verify_equal(gold: str, predicted: str) -> bool:
     """math-verify equivalence. Call only through harness.bounded.run_bounded."""
     import logging
 
+    predicted = _strip_outer(predicted)
     from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
 
     # the worker process is the time bound; silence math-verify's "timeout disabled" notes

@@ -31,16 +31,22 @@ def _worker_main(conn: Connection) -> None:
             conn.send((False, f"{type(ex).__name__}: {ex}"))
 
 
+PRELOAD = ["harness.answers", "math_verify", "sympy"]
+"""Imported once by the fork server, so a replacement worker (after a kill) starts warm."""
+
+
 class BoundedWorker:
     """One reusable worker process; calls are serialised."""
 
-    def __init__(self) -> None:
+    def __init__(self, preload: list[str] | None = None) -> None:
         self._lock = threading.Lock()
         self._proc: Any = None
         self._conn: Connection | None = None
+        self._preload = PRELOAD if preload is None else preload
 
     def _start(self) -> None:
         ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(self._preload)
         parent, child = ctx.Pipe()
         proc = ctx.Process(target=_worker_main, args=(child,), daemon=True)
         proc.start()

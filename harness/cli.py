@@ -9,6 +9,8 @@ import sys
 
 COMMAND_MODULES = [
     "harness.demo",
+    "harness.self_play_cli",
+    "harness.alpaca_cli",
 ]
 """Modules that add subcommands (in --help order)."""
 

@@ -75,12 +75,13 @@ def harness_task(
     from solvers import build_solver
 
     built = build_solver(solver, template=template, **solver_args)
+    scorers = [*(scorer if isinstance(scorer, list) else [scorer]), *built.scorers]
     if not isinstance(dataset, Dataset):
         dataset = memory_dataset(dataset, name)
     task = AdaptiveEpochsTask(
         dataset=dataset,
         solver=built.solver,
-        scorer=scorer,
+        scorer=scorers,
         epochs=epochs,
         config=config or GenerateConfig(),
         sandbox=built.sandbox if built.sandbox is not None else sandbox,

@@ -53,7 +53,7 @@ def check_math_answer(completion: str, gold: str) -> Score:
     if gold_int is not None:
         pred_int = normalize_integer(pred)
         if pred_int is None:
-            pred_int = sole_integer(pred) if extracted.method != "boxed" else None
+            pred_int = sole_integer(pred)
         if pred_int is not None:
             ok = pred_int == gold_int
             return Score(

@@ -18,6 +18,9 @@ from solvers.base import BuiltSolver
 
 SOLVERS: dict[str, str] = {
     "direct": "solvers.direct:direct",
+    "walker": "solvers.web:walker",
+    "search": "solvers.web:search",
+    "reflect_retry": "solvers.reflect_retry:reflect_retry",
 }
 """Solver name -> "module:factory". Later solvers register here."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from inspect_ai.scorer import Scorer
 from inspect_ai.solver import Solver
 from inspect_ai.util import SandboxEnvironmentType
 
@@ -17,3 +18,5 @@ class BuiltSolver:
     """Sandbox the task needs for this solver (e.g. the code interpreter's)."""
     metadata: dict[str, Any] = field(default_factory=dict)
     """Solver settings recorded in the task metadata (leaderboards read them)."""
+    scorers: list[Scorer] = field(default_factory=list)
+    """Scorers the task adds after its own (e.g. reflect_retry's first/second-try accuracy)."""

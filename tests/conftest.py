@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED_DATA = Path(
+    os.environ.get("HARNESS_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data")
+)
+"""../shared/data beside the checkout; HARNESS_SHARED_DATA points elsewhere (e.g. from a worktree)."""
 
 
 @pytest.fixture

@@ -1,0 +1,280 @@
+"""AlpacaEval-style pairwise judge (``grader`` role) and the AlpacaEval metrics.
+
+Per sample the judge sees the instruction and two outputs -- the reference
+(``metadata["reference_output"]``) and the evaluated model's -- labelled ``m`` (shown first)
+and ``M`` (shown second), and answers with the identifier of the better one.
+
+* Order: ``random.Random("is_switched_outputs" + instruction + str(seed))`` decides per
+  instruction whether the model's output is shown first (AlpacaEval's rule, seed 0); the
+  preference is mapped back afterwards, so ``Score.value`` is always
+  P(judge prefers the evaluated model) in [0, 1].
+* Logprob-weighted when the judge returns top logprobs holding ``m`` and/or ``M`` for
+  the first token: ``P(second) = 1 - exp(lp_m - logsumexp(lp_m, lp_M))``; otherwise the
+  discrete answer (first word ``m`` / ``M``) gives 0 or 1.
+* Identical outputs: 0.5 (a draw) without calling the judge.
+* Unparseable answer, empty answer or missing reference: ``Score.unscored`` with the reason.
+
+Metrics (percent units, as the AlpacaEval leaderboard): ``win_rate`` (draw = 0.5),
+``standard_error`` (SEM, ddof 1), ``discrete_win_rate``, ``win_rate_<subset>`` per
+``dataset`` subset, ``avg_length`` (characters of the model's output) and, when the
+instruction difficulties are supplied, ``length_controlled_winrate`` / ``lc_standard_error``
+(see harness/alpaca_metrics.py).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any
+
+import numpy as np
+from inspect_ai.model import ChatMessageSystem, ChatMessageUser, GenerateConfig, ModelOutput, get_model
+from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric, scorer
+from inspect_ai.solver import TaskState
+
+from harness import alpaca_metrics as am
+
+DEFAULT_JUDGE = "openai/gpt-4-1106-preview"
+"""Judge used when no ``grader`` role is bound (AlpacaEval 2.0's annotator model).
+Bind another with ``--model-role grader=<provider/model>``."""
+
+JUDGE_CONFIG = GenerateConfig(max_tokens=1, temperature=1.0, logprobs=True, top_logprobs=5)
+"""AlpacaEval's weighted judge settings: one token, its top-5 logprobs."""
+
+SWAP_SEED = 0
+"""Seed of the per-instruction presentation-order draw (AlpacaEval's default)."""
+
+MAX_JUDGE_TEXT = 200
+"""Characters of a judge answer looked at (and kept in the score) when parsing."""
+
+JUDGE_SYSTEM = (
+    "You are a careful assistant that picks which of two AI model outputs better answers an "
+    "instruction. Your choice is used to rank models on a leaderboard of human preferences."
+)
+
+JUDGE_PROMPT = """Two AI models answered the instruction below. Decide which answer a typical human would prefer, judging helpfulness, correctness and quality (not length for its own sake).
+
+## Instruction
+
+{{
+    "instruction": \"\"\"{instruction}\"\"\",
+}}
+
+## Model outputs
+
+Each output is labelled with a model identifier.
+
+{{
+    {{
+        "model_identifier": "m",
+        "output": \"\"\"{output_1}\"\"\"
+    }},
+    {{
+        "model_identifier": "M",
+        "output": \"\"\"{output_2}\"\"\"
+    }}
+}}
+
+## Your answer
+
+Reply with the identifier of the better output and nothing else (no quotes, spaces or new lines): m or M.
+
+## Best Model Identifier
+"""
+"""User message of the judge; ``{instruction}``, ``{output_1}`` (shown first, ``m``) and
+``{output_2}`` (shown second, ``M``). Our wording of AlpacaEval's prompt structure; pass the
+official text with ``-T judge_prompt=FILE`` for exact reproduction."""
+
+
+def is_switched(instruction: str, seed: int = SWAP_SEED) -> bool:
+    """True when the evaluated model's output is shown first (AlpacaEval's per-instruction draw)."""
+    return random.Random("is_switched_outputs" + instruction + str(seed)).choices([False, True], k=1)[0]
+
+
+def parse_judge(output: ModelOutput) -> tuple[float | None, str]:
+    """P(the output shown second wins) from a judge answer, and how it was read.
+
+    Returns (value, "logprobs" | "discrete") or (None, reason).
+    """
+    choice = output.choices[0] if output.choices else None
+    if choice is not None and choice.logprobs is not None and choice.logprobs.content:
+        first = choice.logprobs.content[0]
+        top = {t.token.strip(): t.logprob for t in (first.top_logprobs or [])}
+        top.setdefault(first.token.strip(), first.logprob)
+        lp_m, lp_M = top.get("m", -math.inf), top.get("M", -math.inf)
+        if lp_m > -math.inf or lp_M > -math.inf:
+            p_first = math.exp(lp_m - np.logaddexp(lp_m, lp_M))
+            return 1.0 - p_first, "logprobs"
+    text = (output.completion or "")[:MAX_JUDGE_TEXT].strip()
+    words = text.split()
+    word = words[0].strip("\"'`*.:,()[]") if words else ""
+    if word == "m":
+        return 0.0, "discrete"
+    if word == "M":
+        return 1.0, "discrete"
+    return None, f"unparseable judge answer: {text!r}" if text else "empty judge answer"
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def _x(scores: list[SampleScore]) -> np.ndarray:
+    return np.array([s.score.as_float() for s in scores], dtype=float)
+
+
+@metric
+def win_rate() -> Metric:
+    """100 * mean P(model preferred); a draw counts 0.5."""
+    def compute(scores: list[SampleScore]) -> float:
+        return am.raw_metrics(_x(scores)).win_rate
+
+    return compute
+
+
+@metric
+def standard_error() -> Metric:
+    """100 * SEM of the per-instruction preferences (ddof 1)."""
+    def compute(scores: list[SampleScore]) -> float:
+        return am.raw_metrics(_x(scores)).standard_error
+
+    return compute
+
+
+@metric
+def discrete_win_rate() -> Metric:
+    """100 * mean of the rounded preferences (exactly 0.5 stays a draw)."""
+    def compute(scores: list[SampleScore]) -> float:
+        return am.raw_metrics(_x(scores)).discrete_win_rate
+
+    return compute
+
+
+@metric
+def avg_length() -> Metric:
+    """Mean length of the evaluated model's outputs, in characters (truncated to int)."""
+
+    def compute(scores: list[SampleScore]) -> float:
+        lengths = [(s.score.metadata or {}).get("length") for s in scores]
+        lengths = [v for v in lengths if v is not None]
+        return float(int(np.mean(lengths))) if lengths else math.nan
+
+    return compute
+
+
+@metric
+def subset_win_rates(key: str = "dataset") -> Metric:
+    """``win_rate_<subset>`` for each value of the sample metadata ``key``."""
+
+    def compute(scores: list[SampleScore]) -> dict[str, float]:
+        groups: dict[str, list[SampleScore]] = {}
+        for s in scores:
+            groups.setdefault(str((s.sample_metadata or {}).get(key)), []).append(s)
+        return {f"win_rate_{g}": am.raw_metrics(_x(v)).win_rate for g, v in sorted(groups.items())}
+
+    return compute
+
+
+@metric
+def length_controlled_winrate(
+    instruction_difficulty: str | None = None,
+    gamed_baselines: str | None = None,
+    without_difficulty: bool = False,
+) -> Metric:
+    """AlpacaEval's length-controlled win rate (and its SE) from the judged samples.
+
+    Needs ``instruction_difficulty`` (a file, looked up by the sample's ``index``); with
+    ``gamed_baselines`` the fit is the official regularised one (and
+    ``length_controlled_winrate_noreg`` the same fit without it). ``without_difficulty``
+    fits the minimal GLM (length + model term) instead of reporting nothing.
+    """
+
+    def compute(scores: list[SampleScore]) -> dict[str, float | None]:
+        none: dict[str, float | None] = {"length_controlled_winrate": None, "lc_standard_error": None}
+        if instruction_difficulty is None and not without_difficulty:
+            return none
+        meta = [s.score.metadata or {} for s in scores]
+        if len(scores) < 2 or any(m.get("length") is None or m.get("reference_length") is None for m in meta):
+            return none
+        d = am.read_difficulty(instruction_difficulty) if instruction_difficulty else None
+        gamed = am.read_gamed(gamed_baselines) if gamed_baselines and d is not None else None
+        index = [int((s.sample_metadata or {}).get("index", i)) for i, s in enumerate(scores)]
+        x, ref_len, model_len = _x(scores), [m["reference_length"] for m in meta], [m["length"] for m in meta]
+        index = index if d is not None else None
+        value, se, _fit, variant = am.length_controlled(x, ref_len, model_len, difficulty=d, index=index, gamed=gamed)
+        result: dict[str, float | None] = {"length_controlled_winrate": value, "lc_standard_error": se}
+        if variant == "length_controlled_v1":
+            result["length_controlled_winrate_noreg"] = am.length_controlled(
+                x, ref_len, model_len, difficulty=d, index=index
+            )[0]
+        return result
+
+    return compute
+
+
+# --------------------------------------------------------------------------- scorer
+
+
+def alpaca_judge(
+    *,
+    judge_prompt: str = JUDGE_PROMPT,
+    judge_system: str | None = JUDGE_SYSTEM,
+    seed: int = SWAP_SEED,
+    instruction_difficulty: str | None = None,
+    gamed_baselines: str | None = None,
+    lc_without_difficulty: bool = False,
+) -> Scorer:
+    """The pairwise judge scorer with its metrics (the LC metric configured by the files given)."""
+    try:
+        judge_prompt.format(instruction="", output_1="", output_2="")
+    except (KeyError, IndexError, ValueError) as ex:
+        raise ValueError(
+            f"judge prompt template is invalid ({type(ex).__name__}: {ex}): it may use only {{instruction}}, "
+            "{output_1} and {output_2}; write literal braces doubled"
+        ) from ex
+    metrics = [
+        win_rate(),
+        standard_error(),
+        discrete_win_rate(),
+        subset_win_rates(),
+        avg_length(),
+        length_controlled_winrate(instruction_difficulty, gamed_baselines, lc_without_difficulty),
+    ]
+    return scorer(metrics=metrics, name="alpaca_judge")(_alpaca_judge)(
+        judge_prompt=judge_prompt, judge_system=judge_system, seed=seed
+    )
+
+
+def _alpaca_judge(judge_prompt: str, judge_system: str | None, seed: int) -> Scorer:
+    async def score(state: TaskState, target: Target) -> Score:
+        instruction = state.input_text
+        model_output = state.output.completion
+        reference = (state.metadata or {}).get("reference_output")
+        meta: dict[str, Any] = {"length": len(model_output)}
+        if reference is None:
+            reason = "no reference output for this instruction"
+            return Score.unscored(reason=reason, metadata={**meta, "reason": reason})
+        meta["reference_length"] = len(reference)
+        if model_output == reference:
+            return Score(value=0.5, answer="draw", explanation="identical outputs: draw, judge not called",
+                         metadata={**meta, "method": "identical", "preference": 1.5})
+        switched = is_switched(instruction, seed)
+        first, second = (model_output, reference) if switched else (reference, model_output)
+        messages = ([ChatMessageSystem(content=judge_system)] if judge_system else []) + [
+            ChatMessageUser(content=judge_prompt.format(instruction=instruction, output_1=first, output_2=second))
+        ]
+        judge = get_model(role="grader", default=DEFAULT_JUDGE)
+        result = await judge.generate(messages, config=JUDGE_CONFIG)
+        p_second, how = parse_judge(result)
+        raw = (result.completion or "")[:MAX_JUDGE_TEXT]
+        meta.update(switched=switched, raw_completion=raw)
+        if p_second is None:
+            return Score.unscored(reason=how, answer=raw, metadata={**meta, "reason": how})
+        x = 1.0 - p_second if switched else p_second
+        return Score(
+            value=x,
+            answer="model" if x > 0.5 else "reference" if x < 0.5 else "draw",
+            explanation=f"P(model preferred) = {x:.4f} ({how}; model shown {'first' if switched else 'second'})",
+            metadata={**meta, "method": how, "preference": 1.0 + x},
+        )
+
+    return score
