@@ -210,3 +210,33 @@ def test_registered_under_harness() -> None:
 
 def test_usage_is_set_on_helpers() -> None:
     assert output("x").usage == USAGE
+
+
+def test_reflect_retry_on_apigen(tmp_path: Path) -> None:
+    """reflect_retry checks attempts with this task's scorer: parse errors and wrong calls retried."""
+    from inspect_ai.model import ChatMessageAssistant
+
+    wrong = {
+        "Is 2024 a leap year?": "The answer is yes.",  # parse error, fixed on retry
+        "Roll a six-sided die twice.": json.dumps([{"name": "roll_die", "arguments": {"sides": 6}}]),  # wrong twice
+    }
+
+    def respond(input, tools, tool_choice, config) -> ModelOutput:
+        q = _query(input)
+        turn = sum(isinstance(m, ChatMessageAssistant) for m in input)
+        if q in wrong and turn == 0:
+            return output(wrong[q])
+        if turn == 1:
+            return output("I did not follow the requested format / count of calls.")
+        if q == "Roll a six-sided die twice.":
+            return output(wrong[q])
+        return output(json.dumps(GOLD[q]))
+
+    log = _run(tmp_path, respond, solver="reflect_retry")
+    by_name = {(s.name, s.reducer): {k: m.value for k, m in s.metrics.items()} for s in log.results.scores}
+    assert by_name[("reflect_retry", "mean")] == pytest.approx(
+        {"first_try": 10 / 12, "second_try": 11 / 12, "gain": 1 / 12}
+    )
+    assert by_name[("apigen_match", "mean")]["accuracy"] == pytest.approx(11 / 12)
+    leap = next(s for s in log.samples if s.metadata["query"] == "Is 2024 a leap year?")
+    assert leap.scores["reflect_retry"].metadata["first_reason"] == "parse_error"
