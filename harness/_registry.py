@@ -38,6 +38,7 @@ TASKS = [
     "tasks.aime:aime2025",
     "tasks.dapo:dapo100",
     "tasks.countdown:countdown",
+    "tasks.apigen:apigen",
     "tasks.webwalkerqa:webwalkerqa",
     "tasks.afm:afm100",
     "tasks.alpacaeval:alpacaeval",
