@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers import registered_solver
+
 from harness.cli import main
 from harness.runs import read_runs
 from helpers import write_jsonl
@@ -41,11 +43,8 @@ def exact_bootstrap_quantiles(values: list[float]) -> tuple[float, float]:
 
 @pytest.fixture(scope="module")
 def logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    import solvers
-
     tmp = tmp_path_factory.mktemp("reportlogs")
-    solvers.SOLVERS["counting"] = "reportlogs:counting"
-    try:
+    with registered_solver("counting", "reportlogs:counting"):
         main_dir = tmp / "main"
         a = run_aime(main_dir, "a", ANSWERS, A_CORRECT, epochs=4)
         # inspect skips git under pytest: record a revision as a run from a repository would
@@ -81,8 +80,6 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             tmp / "split", "split", {f"q{i}": 10 * i for i in range(1, 5)},
             {"q1": [T, T], "q2": [F, T], "q3": [F, F], "q4": [T, F]}, epochs=2, task="aime", data_path=split_data,
         )
-    finally:
-        solvers.SOLVERS.pop("counting", None)
     prices = tmp / "prices.yaml"
     prices.write_text(PRICES)
     return {"a": Path(a), "b": Path(b), "inc": Path(inc), "err": Path(err), "main": main_dir / "logs",

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import registered_solver
+
 from harness.cli import main
 from harness.cost import collect, measured_cost
 from harness.runs import load_prices, read_library
@@ -27,20 +29,15 @@ PRICES = "mockllm/model:\n  input: 1.0\n  output: 2.0\n  input_cache_read: 0.1\n
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    import solvers
-
     tmp = tmp_path_factory.mktemp("reports")
     math_lib = write_library(tmp / "math.json", "dapo100", STAGES, group_size=5, ground_truth=True, n=100)
     web_lib = write_library(tmp / "web.json", "afm100", {})
-    solvers.SOLVERS["tfgrpo"] = "reportlogs:tfgrpo"
-    try:
+    with registered_solver("tfgrpo", "reportlogs:tfgrpo"):
         run_aime(tmp, "direct", ANSWERS, DIRECT, epochs=4)
         run_aime(tmp, "math", ANSWERS, MATH_LIB, epochs=4,
                  task_args={"solver": "tfgrpo", "experiences": str(math_lib), "base_solver": "direct"})
         run_aime(tmp, "web", ANSWERS, WEB_LIB, epochs=4, task="aime2025",
                  task_args={"solver": "tfgrpo", "experiences": str(web_lib), "base_solver": "direct"})
-    finally:
-        solvers.SOLVERS.pop("tfgrpo", None)
     prices = tmp / "prices.yaml"
     prices.write_text(PRICES)
     return {"logs": tmp / "logs", "math": math_lib, "web": web_lib, "prices": prices, "tmp": tmp}
