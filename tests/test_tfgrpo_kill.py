@@ -3,7 +3,7 @@
 Three real CLI processes with the TEST DOUBLE (``-M call_log=`` records every answered call):
 an uninterrupted run, a run killed with SIGKILL once step 2's rollouts are under way, and
 its ``--resume``. The killed + resumed calls must equal the uninterrupted run's, call for
-call, and the libraries must be identical. Slow, so opt-in: ``HARNESS_SLOW_TESTS=1 pytest
+call, and the libraries must be identical. Part of the default run (about 30 s; marked ``faults`` with the other fault runs): ``pytest
 tests/test_tfgrpo_kill.py``.
 """
 
@@ -22,10 +22,7 @@ import pytest
 
 from harness.experience import ExperienceLibrary
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("HARNESS_SLOW_TESTS"),
-    reason="three CLI processes (~20 s CPU): run with HARNESS_SLOW_TESTS=1",
-)
+pytestmark = pytest.mark.faults
 
 LATENCY = 0.2
 ROOT = Path(__file__).resolve().parents[1]
