@@ -62,18 +62,28 @@ class AnswerKey:
     """problem text -> gold answer"""
     p_correct: float = 1.0
     seed: int = 0
+    vary: bool = False
+    """Also hash how often this exact prompt was answered before, so repeated samples of
+    one prompt (epochs, a group's rollouts) differ, in an order-independent multiset."""
+    _seen: Counter = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Reply:
         prompt = "\n".join(message_text(m) for m in messages if m.get("role") == "user")
         for problem, gold in self.answers.items():
             if problem in prompt:
-                correct = _unit_hash(f"{self.seed}|{problem}") < self.p_correct
-                answer = gold if correct else f"{gold}1"
+                repeat = 0
+                if self.vary:
+                    key = hashlib.sha256(prompt.encode()).hexdigest()
+                    with self._lock:
+                        repeat = self._seen[key]
+                        self._seen[key] += 1
+                answer = gold if self.expected_correct(problem, repeat) else f"{gold}1"
                 return {"content": f"{MARK} scripted answer.\n\\boxed{{{answer}}}"}
         return {"content": f"{MARK} no scripted answer for this prompt."}
 
-    def expected_correct(self, problem: str) -> bool:
-        return _unit_hash(f"{self.seed}|{problem}") < self.p_correct
+    def expected_correct(self, problem: str, repeat: int = 0) -> bool:
+        return _unit_hash(f"{self.seed}|{problem}|{repeat}") < self.p_correct
 
 
 @dataclass

@@ -60,6 +60,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--no-ground-truth", action="store_true", help="ablation: stages see neither grades nor answers; no group filter")
     t.add_argument("--max-operations", type=int, default=1, help="operations per group advantage (default 1, as [B])")
     t.add_argument("--max-connections", type=int, help="concurrent model calls (default: the provider's)")
+    t.add_argument("--timeout", type=int, help="seconds before a model request is abandoned and retried (inspect's timeout)")
+    t.add_argument("--max-retries", type=int, help="retries of a failed model request (inspect's max_retries)")
+    t.add_argument(
+        "--retry-on-error", type=int, default=3,
+        help="re-runs of a rollout sample that errors (e.g. a malformed response) before it scores 0 (default 3)",
+    )
     t.add_argument("--run-dir", help="checkpoint folder (default: <out without .json>.run next to --out)")
     t.add_argument("--resume", action="store_true", help="continue the run in --run-dir, redoing only unfinished work")
     t.add_argument("--plot", help="learning-curve PNG (default: <out without .json>.png)")
@@ -134,6 +140,9 @@ def run_train(args: argparse.Namespace) -> int:
         retries=args.retries,
         seed=args.seed,
         max_connections=args.max_connections,
+        timeout=args.timeout,
+        max_retries=args.max_retries,
+        retry_on_error=args.retry_on_error,
         out=args.out,
         run_dir=args.run_dir,
     )

@@ -98,6 +98,12 @@ class TrainConfig(BaseModel):
     retries: int = 3
     seed: int = 42
     max_connections: int | None = None
+    timeout: int | None = None
+    """Seconds before a model request is abandoned and retried (None: the provider's)."""
+    max_retries: int | None = None
+    """Retries of a failed model request (None: inspect's default)."""
+    retry_on_error: int = 3
+    """Re-runs of a rollout sample that errors before it counts as failed (reward 0)."""
     out: str
     run_dir: str | None = None
 
@@ -109,7 +115,9 @@ class TrainConfig(BaseModel):
 
     def identity(self) -> dict[str, Any]:
         """Fields that must not change between a run and its resumption."""
-        return self.model_dump(exclude={"max_connections", "run_dir", "out"})
+        return self.model_dump(
+            exclude={"max_connections", "run_dir", "out", "timeout", "max_retries", "retry_on_error"}
+        )
 
 
 class Rollout(BaseModel):
@@ -194,6 +202,10 @@ class Journal:
 # --------------------------------------------------------------------------- stage calls
 
 
+STAGE_ERROR_RETRIES = 3
+"""Re-asks of a stage call that raised (after inspect's own request retries)."""
+
+
 class StageCaller:
     """Model calls of the summary / advantage / consolidation stages, journaled and retried."""
 
@@ -203,6 +215,8 @@ class StageCaller:
             temperature=cfg.stage_temperature,
             max_tokens=cfg.stage_max_tokens,
             max_connections=max_connections(cfg, model),
+            timeout=cfg.timeout,
+            max_retries=cfg.max_retries,
         )
         self.retries = cfg.retries
         self.on_usage = on_usage
@@ -214,10 +228,16 @@ class StageCaller:
         if cached is not None:
             self.on_usage(stage, StageUsage(**cached["usage"]))
             return str(cached["completion"])
-        try:
-            output = await self.model.generate(messages, config=self.config)
-        except Exception as ex:  # provider errors after inspect's own retries
-            return _failed(f"{type(ex).__name__}: {str(ex)[:200]}")
+        output = None
+        for attempt in range(STAGE_ERROR_RETRIES + 1):
+            try:
+                output = await self.model.generate(messages, config=self.config)
+                break
+            except Exception as ex:  # errors inspect does not retry itself (e.g. a body that is not JSON)
+                if attempt == STAGE_ERROR_RETRIES:
+                    return _failed(f"{type(ex).__name__}: {str(ex)[:200]}")
+                await asyncio.sleep(min(8.0, 0.5 * 2**attempt))
+        assert output is not None
         self.live_calls += 1
         usage = StageUsage()
         usage.add(output.usage)
@@ -605,6 +625,10 @@ class Trainer:
         self._phase("rollouts")
         task = build_task(c, lib_path)
         kwargs: dict[str, Any] = {"max_connections": max_connections(c, self.model)}
+        if c.timeout is not None:
+            kwargs["timeout"] = c.timeout
+        if c.max_retries is not None:
+            kwargs["max_retries"] = c.max_retries
         _cache_package_scan()
         if c.max_tokens:
             kwargs["max_tokens"] = c.max_tokens
@@ -620,6 +644,7 @@ class Trainer:
                 cache=CachePolicy(expiry=None, per_epoch=True, scopes={"tfgrpo_step": folder.name}),
                 log_dir=str(self.run / "logs"),
                 fail_on_error=False,
+                retry_on_error=c.retry_on_error,
                 score_display=False,
                 # resuming relies on the per-call cache and our checkpoints, not on inspect's
                 # realtime sample buffer, which costs a database write per event
