@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from inspect_ai import Task, task
 
+from harness.sandbox import BwrapSandboxEnvironment  # noqa: F401  (registers the bwrap sandbox)
 from harness.testdouble import TestDoubleAPI  # noqa: F401  (registers testdouble/)
 
 

@@ -11,6 +11,11 @@ COMMAND_MODULES = [
     "harness.demo",
     "harness.self_play_cli",
     "harness.alpaca_cli",
+    "harness.leaderboard",
+    "harness.paper",
+    "harness.transfer",
+    "harness.cost",
+    "harness.tfgrpo.cli",
 ]
 """Modules that add subcommands (in --help order)."""
 

@@ -28,9 +28,24 @@ class DataUnavailable(PrerequisiteError):
     """The data for a task could not be found or read (message is meant for the user)."""
 
 
+def user_path(path: str | Path) -> Path:
+    """A path the user typed, resolved against the directory they typed it in.
+
+    inspect builds a task with the working directory set to the task file's folder, so a
+    relative ``-T data=aime.jsonl`` is looked for first in the shell's directory (``$PWD``),
+    then in the current one.
+    """
+    p = Path(path).expanduser()
+    if p.is_absolute():
+        return p
+    candidates = [Path(os.environ["PWD"]) / p] if os.environ.get("PWD") else []
+    candidates.append(Path.cwd() / p)
+    return next((c for c in candidates if c.exists()), candidates[0])
+
+
 def read_records(path: str | Path) -> list[dict[str, Any]]:
     """Read the rows of a JSONL, JSON (array, or object holding one list) or parquet file."""
-    p = Path(path).expanduser()
+    p = user_path(path)
     if not p.is_file():
         raise DataUnavailable(f"Data file not found: {p} (given with -T data=).")
     suffix = "".join(p.suffixes[-2:]) if p.suffix == ".gz" else p.suffix

@@ -18,6 +18,11 @@ Behaviour (model args with ``-M key=value``):
   text to write in ``sample.metadata["oracle_answer"]`` (e.g. a Countdown equation).
 - ``latency`` (seconds, default 0) is slept before each answer; ``max_connections``
   (default 64) bounds concurrency as for a real provider.
+- ``call_log=PATH``: append one JSON line per answered call (sample, epoch, turn, prompt
+  hash), to count model calls across processes (e.g. a killed and resumed run).
+- Training-Free GRPO stage prompts (summary / advantage / consolidation / direct, made
+  outside any sample) get well-formed TEST DOUBLE answers from
+  :mod:`harness.tfgrpo.testdouble_replies`.
 
 Token usage is always set (about 4 characters per token), so inspect never needs
 tiktoken, which cannot download its tokenizer offline.
@@ -93,6 +98,7 @@ class TestDoubleAPI(ModelAPI):
         seed: int = 0,
         script: str | None = None,
         max_connections: int = 64,
+        call_log: str | None = None,
         **model_args: Any,
     ) -> None:
         super().__init__(model_name, base_url, api_key, [], config)
@@ -103,6 +109,7 @@ class TestDoubleAPI(ModelAPI):
         self.seed = int(seed)
         self.script = load_script(script) if script else None
         self._max_connections = int(max_connections)
+        self.call_log = Path(call_log) if call_log else None
 
     def max_connections(self) -> int:
         return self._max_connections
@@ -120,13 +127,15 @@ class TestDoubleAPI(ModelAPI):
         if self.script is not None:
             content, tool_calls = self._scripted(input, turn)
         else:
-            content, tool_calls = self._oracle(turn), []
+            content, tool_calls = self._oracle(input, turn), []
         message = ChatMessageAssistant(
             content=content,
             tool_calls=tool_calls or None,
             model=self.model_name,
             source="generate",
         )
+        if self.call_log is not None:
+            self._log_call(input, turn)
         prompt_chars = sum(len(_text(m)) for m in input)
         usage = ModelUsage(
             input_tokens=estimate_tokens(" " * prompt_chars),
@@ -143,6 +152,22 @@ class TestDoubleAPI(ModelAPI):
             ],
             usage=usage,
         )
+
+    def _log_call(self, input: list[ChatMessage], turn: int) -> None:
+        """One JSON line per answered call: which sample/epoch/turn, and a hash of the prompt."""
+        from inspect_ai.log._samples import sample_active
+
+        active = sample_active()
+        digest = hashlib.sha256("\n".join(_text(m) for m in input).encode()).hexdigest()[:16]
+        entry = {
+            "sample": str(active.sample.id) if active else None,
+            "epoch": active.epoch if active else None,
+            "turn": turn,
+            "prompt": digest,
+        }
+        assert self.call_log is not None
+        with self.call_log.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(entry) + "\n")
 
     def _scripted(self, input: list[ChatMessage], turn: int) -> tuple[str, list[ToolCall]]:
         assert self.script is not None
@@ -161,10 +186,18 @@ class TestDoubleAPI(ModelAPI):
         ]
         return f"{MARK} {chosen.content}", calls
 
-    def _oracle(self, turn: int) -> str:
+    def _oracle(self, input: list[ChatMessage], turn: int) -> str:
         from inspect_ai.log._samples import sample_active
 
         active = sample_active()
+        if active is None:
+            # Training-Free GRPO stage calls (summary/advantage/consolidation) run outside samples
+            from harness.tfgrpo.testdouble_replies import reply
+
+            first_user = next((_text(m) for m in input if isinstance(m, ChatMessageUser)), "")
+            staged = reply(first_user)
+            if staged is not None:
+                return f"{MARK} {staged}"
         if active is None or not active.sample.target:
             return f"{MARK} Oracle mode answers only inside an inspect sample with a target."
         sample = active.sample

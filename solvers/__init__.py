@@ -21,6 +21,8 @@ SOLVERS: dict[str, str] = {
     "walker": "solvers.web:walker",
     "search": "solvers.web:search",
     "reflect_retry": "solvers.reflect_retry:reflect_retry",
+    "react": "solvers.react:react",
+    "tfgrpo": "solvers.tfgrpo:tfgrpo",
 }
 """Solver name -> "module:factory". Later solvers register here."""
 
@@ -38,7 +40,8 @@ def build_solver(name: str, *, template: str, **options: Any) -> BuiltSolver:
     factory = solver_factory(name)
     params = pyinspect.signature(factory).parameters
     accepted = [p for p in params if p != "template"]
-    unknown = [k for k in options if k not in params]
+    passes_on = any(p.kind is p.VAR_KEYWORD for p in params.values())  # e.g. tfgrpo -> its base solver
+    unknown = [] if passes_on else [k for k in options if k not in params]
     if unknown:
         raise PrerequisiteError(
             f"Solver '{name}' does not take option(s) {', '.join(unknown)}. "

@@ -30,3 +30,24 @@ def mock_model(outputs: Iterable[ModelOutput] | Any):
 def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
+
+
+class registered_solver:
+    """Temporarily register a test solver under ``name`` (restoring whatever was there)."""
+
+    def __init__(self, name: str, spec: str) -> None:
+        self.name, self.spec = name, spec
+
+    def __enter__(self) -> None:
+        import solvers
+
+        self._old = solvers.SOLVERS.get(self.name)
+        solvers.SOLVERS[self.name] = self.spec
+
+    def __exit__(self, *exc: object) -> None:
+        import solvers
+
+        if self._old is None:
+            solvers.SOLVERS.pop(self.name, None)
+        else:
+            solvers.SOLVERS[self.name] = self._old

@@ -104,11 +104,14 @@ def test_cli_file_and_entry_point(aime_file: Path, tmp_path: Path) -> None:
     from inspect_ai.log import list_eval_logs, read_eval_log
 
     repo = Path(__file__).resolve().parents[1]
-    for target in (f"{repo}/tasks/aime.py@aime2024", "harness/aime2025"):
+    # a relative data path is read from the shell's directory (inspect builds file tasks
+    # from inside the task file's folder); as a shell would, the test sets PWD
+    for target, data in ((f"{repo}/tasks/aime.py@aime2024", aime_file.name), ("harness/aime2025", str(aime_file))):
         r = _cli(
-            ["inspect", "eval", target, "-T", f"data={aime_file}", "--model", "testdouble/oracle",
+            ["inspect", "eval", target, "-T", f"data={data}", "--model", "testdouble/oracle",
              "--epochs", "2", "--display", "none"],
             tmp_path,
+            {"PWD": str(tmp_path)},
         )
         assert r.returncode == 0, r.stderr
     logs = [read_eval_log(info, header_only=True) for info in list_eval_logs(str(tmp_path / "logs"))]

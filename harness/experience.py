@@ -1,0 +1,199 @@
+"""The Training-Free GRPO experience library: a typed, versioned JSON artifact.
+
+An :class:`ExperienceLibrary` holds the learned experiences (``G0``, ``G1``, ... in order)
+plus everything needed to trace them: provenance (model, task, data, seed, epochs,
+batch and group size, temperature, solver, prompt set), per-step statistics and token
+usage and $ per stage (rollout, summary, advantage, consolidation). It is written
+atomically (temp file in the same folder + ``os.replace``), so a reader never sees a
+half-written library.
+
+The rendering matches the paper's code ([B] ``PROBLEM_WITH_EXPERIENCE_TEMPLATE``): one
+``[G0]. text`` line per experience.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+SCHEMA_VERSION = 1
+"""Bumped on any incompatible change of the JSON layout."""
+
+STAGES = ("rollout", "summary", "advantage", "consolidation", "direct")
+"""Stages whose model usage is accounted separately ("direct" = directly generated experiences)."""
+
+
+class Experience(BaseModel):
+    id: str
+    """``G<n>``: position in the library (renumbered after every update)."""
+    text: str
+
+
+class StageUsage(BaseModel):
+    """Token usage and cost of one stage (summed over its model calls)."""
+
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    input_tokens_cache_read: int = 0
+    reasoning_tokens: int = 0
+    cost: float | None = None
+    """US $, or None when no price is known for the model (see --model-cost-config)."""
+
+    def add(self, usage: Any, calls: int = 1) -> None:
+        """Add an inspect ``ModelUsage`` (or another StageUsage)."""
+        if usage is None:
+            self.calls += calls
+            return
+        self.calls += getattr(usage, "calls", calls) if isinstance(usage, StageUsage) else calls
+        self.input_tokens += int(usage.input_tokens or 0)
+        self.output_tokens += int(usage.output_tokens or 0)
+        self.total_tokens += int(usage.total_tokens or 0)
+        self.input_tokens_cache_read += int(getattr(usage, "input_tokens_cache_read", 0) or 0)
+        self.reasoning_tokens += int(getattr(usage, "reasoning_tokens", 0) or 0)
+        cost = usage.cost if isinstance(usage, StageUsage) else getattr(usage, "total_cost", None)
+        if cost is not None:
+            self.cost = (self.cost or 0.0) + float(cost)
+
+
+def sum_usage(usages: dict[str, StageUsage]) -> StageUsage:
+    total = StageUsage()
+    for u in usages.values():
+        total.add(u)
+    return total
+
+
+class StepStats(BaseModel):
+    """What happened in one optimisation step (one batch of one epoch)."""
+
+    step: int
+    epoch: int
+    batch: int
+    queries: int
+    rollouts: int
+    mean_reward: float | None = None
+    pass_at_g: float | None = None
+    """Share of queries with at least one rewarded rollout (Pass@G)."""
+    mean_tool_calls: float | None = None
+    failed_rollouts: int = 0
+    """Rollouts that errored or were unscored (reward 0, as in the paper's code)."""
+    groups: int = 0
+    groups_kept: int = 0
+    """Groups whose rewards were not all equal (or all groups, per the filter rules)."""
+    operations_proposed: int = 0
+    operations_applied: int = 0
+    library_size_before: int = 0
+    library_size_after: int = 0
+    skipped: list[str] = Field(default_factory=list)
+    """Malformed or invalid LLM outputs that were dropped, with the reason."""
+    usage: dict[str, StageUsage] = Field(default_factory=dict)
+    wall_seconds: float | None = None
+    phase_seconds: dict[str, float] = Field(default_factory=dict)
+    """Wall time of each phase: rollouts, summaries+advantages, consolidation (this process)."""
+    rollout_log: str | None = None
+    """The inspect log of this step's rollouts."""
+
+
+class Provenance(BaseModel):
+    method: Literal["tfgrpo", "direct-experiences"] = "tfgrpo"
+    model: str
+    task: str
+    task_args: dict[str, Any] = Field(default_factory=dict)
+    data: str | None = None
+    seed: int = 42
+    epochs: int = 0
+    batch_size: int | None = None
+    group_size: int = 0
+    temperature: float | None = None
+    stage_temperature: float | None = None
+    solver: str = "direct"
+    solver_args: dict[str, Any] = Field(default_factory=dict)
+    ground_truth: bool = True
+    max_operations: int = 1
+    prompt_set: str = ""
+    """Which stage prompts were used (see harness/tfgrpo/prompts.py)."""
+    train_sample_ids: list[str] = Field(default_factory=list)
+    created: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    test_double: bool = False
+    """True when the model is the offline test double: then nothing here is a real result."""
+
+
+class ExperienceLibrary(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    experiences: list[Experience] = Field(default_factory=list)
+    provenance: Provenance | None = None
+    steps: list[StepStats] = Field(default_factory=list)
+    usage: dict[str, StageUsage] = Field(default_factory=dict)
+    """Totals per stage over the whole run."""
+
+    @classmethod
+    def from_texts(cls, texts: list[str], **kwargs: Any) -> "ExperienceLibrary":
+        return cls(experiences=renumber(texts), **kwargs)
+
+    @property
+    def texts(self) -> list[str]:
+        return [e.text for e in self.experiences]
+
+    def by_id(self) -> dict[str, str]:
+        return {e.id: e.text for e in self.experiences}
+
+    def render(self) -> str:
+        """The paper's rendering: one ``[G0]. text`` line per experience."""
+        return render_experiences(self.experiences)
+
+    def total_usage(self) -> StageUsage:
+        return sum_usage(self.usage)
+
+    def save(self, path: str | Path) -> Path:
+        return atomic_write_text(path, self.model_dump_json(indent=2))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ExperienceLibrary":
+        p = Path(path).expanduser()
+        if not p.is_file():
+            raise FileNotFoundError(f"experience library not found: {p}")
+        try:
+            raw = json.loads(p.read_text(encoding="utf-8"))
+        except ValueError as ex:
+            raise ValueError(f"{p}: not a JSON experience library ({ex})") from ex
+        if isinstance(raw, dict) and raw.get("schema_version", SCHEMA_VERSION) > SCHEMA_VERSION:
+            raise ValueError(f"{p}: schema_version {raw['schema_version']} is newer than this harness ({SCHEMA_VERSION})")
+        if isinstance(raw, dict) and "experiences" in raw and isinstance(raw["experiences"], dict):
+            # the reference code's plain {"G0": "text", ...} layout
+            raw = {"experiences": [{"id": k, "text": v} for k, v in raw["experiences"].items()]}
+        elif isinstance(raw, dict) and "experiences" not in raw and all(isinstance(v, str) for v in raw.values()):
+            raw = {"experiences": [{"id": k, "text": v} for k, v in raw.items()]}
+        return cls.model_validate(raw)
+
+
+def renumber(texts: list[str]) -> list[Experience]:
+    """``G0..G{n-1}`` in order."""
+    return [Experience(id=f"G{i}", text=t) for i, t in enumerate(texts)]
+
+
+def render_experiences(experiences: list[Experience]) -> str:
+    return "\n".join(f"[{e.id}]. {e.text}" for e in experiences)
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` so that readers see the old or the new file, never a part."""
+    p = Path(path).expanduser()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p

@@ -1,0 +1,751 @@
+"""``bwrap``: an inspect sandbox that runs model-written code under bubblewrap.
+
+Registered with inspect as the sandbox type ``bwrap`` (``--sandbox bwrap``, or a task's
+``sandbox="bwrap"``), so inspect's own ``python()`` and ``bash()`` tools run in it. Every
+``exec`` starts a fresh ``bwrap`` process:
+
+- no network (``--unshare-net``: only a loopback device), new pid/ipc/uts namespaces;
+- the host filesystem is *not* mounted wholesale: ``/usr`` (with the ``/bin``, ``/lib``
+  links), ``/etc`` and the Python installation are bound read-only; home directories,
+  ``/tmp``, ``/var``, ``/run`` and the project are simply absent, so secrets stored there
+  cannot be read; the environment is cleared (no API keys leak in);
+- one private writable work dir per sample, mounted at ``/sandbox`` (the cwd and ``HOME``),
+  plus a private ``/tmp``; both persist across the sample's calls and are deleted with it;
+- per-process limits set with ``prlimit``: CPU seconds, address space (memory), process
+  count, file size, open files, no core dumps; a wall-clock timeout on every call kills
+  the whole sandbox (bwrap's pid namespace dies with it, so nothing outlives the call);
+- stdout/stderr are capped: past the cap the sandbox is killed and the caller gets
+  ``OutputLimitExceededError`` with the head of the output;
+- when the harness runs as root, the code runs as an unprivileged, per-sample uid (so
+  root-only files stay unreadable and the process limit counts only that sample).
+
+Limits are the fields of :class:`BwrapConfig`; pass them as the sandbox config
+(``SandboxEnvironmentSpec("bwrap", BwrapConfig(...))`` or ``--sandbox bwrap:limits.yaml``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import functools
+import json
+import os
+import secrets
+import shutil
+import signal
+import stat
+import sys
+import tempfile
+from dataclasses import dataclass
+from logging import getLogger
+from pathlib import Path
+from subprocess import DEVNULL, PIPE
+from typing import Any, Literal, Union, overload
+
+import anyio
+from inspect_ai._util.error import PrerequisiteError
+from inspect_ai.util import (
+    ExecResult,
+    OutputLimitExceededError,
+    SandboxEnvironment,
+    SandboxEnvironmentConfigType,
+    SandboxEnvironmentLimits,
+    concurrency,
+    sandboxenv,
+)
+from inspect_ai.util._sandbox.environment import SandboxUserUnsupportedError
+from inspect_ai.util._sandbox.events import SandboxTimeoutError
+from inspect_ai.util._subprocess import _close_pipe_transports
+from pydantic import BaseModel, ConfigDict, Field
+
+logger = getLogger(__name__)
+
+SANDBOX_TYPE = "bwrap"
+INSTALL_HINT = (
+    "Install it with `sudo apt-get install bubblewrap` (Debian/Ubuntu; `sudo dnf install "
+    "bubblewrap` on Fedora), or pick another sandbox with -T sandbox=docker."
+)
+WORKDIR = "/sandbox"
+"""Where the sample's private work dir appears inside the sandbox (cwd and HOME)."""
+
+_DIR_PREFIX = "harness-bwrap-"
+_UID_RANGE = (2_000_000_000, 2_100_000_000)
+"""Unprivileged uids handed to sandboxes when the harness runs as root (no passwd entry needed)."""
+
+
+class BwrapConfig(BaseModel):
+    """Limits of the ``bwrap`` sandbox (all per call, per process unless said otherwise)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timeout: int = Field(default=60, ge=1)
+    """Wall-clock seconds for a call whose caller gives no timeout (python() passes its own)."""
+    cpu_seconds: int = Field(default=60, ge=1)
+    """CPU seconds per process (RLIMIT_CPU); also capped at the call's timeout + 1."""
+    memory_mb: int = Field(default=1024, ge=64)
+    """Address space per process in MiB (RLIMIT_AS)."""
+    max_procs: int = Field(default=16, ge=1)
+    """Processes and threads (RLIMIT_NPROC)."""
+    max_file_mb: int = Field(default=64, ge=1)
+    """Largest file a process may write, MiB (RLIMIT_FSIZE)."""
+    max_open_files: int = Field(default=256, ge=16)
+    """Open file descriptors per process (RLIMIT_NOFILE)."""
+    max_output_kb: int = Field(default=1024, ge=1)
+    """Cap on each of stdout and stderr, KiB; past it the call is killed (see module doc)."""
+    shm_mb: int = Field(default=64, ge=1)
+    """Size of the private /dev/shm (used by multiprocessing), MiB."""
+    python: str | None = None
+    """Interpreter found first on PATH inside (default: the one running inspect)."""
+    ro_binds: list[str] = Field(default_factory=list)
+    """Extra host paths made visible read-only at the same place."""
+
+
+def load_config(config: SandboxEnvironmentConfigType | dict[str, Any] | None) -> BwrapConfig:
+    """The config as given to inspect: None, a BwrapConfig, a dict, or a YAML/JSON file path."""
+    if config is None:
+        return BwrapConfig()
+    if isinstance(config, BwrapConfig):
+        return config
+    if isinstance(config, dict):
+        return BwrapConfig(**config)
+    if isinstance(config, str):
+        path = Path(config).expanduser()
+        if not path.is_file():
+            raise PrerequisiteError(f"bwrap sandbox config file not found: {path}")
+        import yaml
+
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise PrerequisiteError(f"{path}: expected a mapping of bwrap limits.")
+        return BwrapConfig(**data)
+    if isinstance(config, BaseModel):
+        return BwrapConfig(**config.model_dump(exclude_none=True))
+    raise PrerequisiteError(f"Unsupported bwrap sandbox config: {type(config).__name__}")
+
+
+# ---------------------------------------------------------------------------------------
+# host tools
+
+
+@dataclass(frozen=True)
+class _HostTools:
+    bwrap: str
+    prlimit: str
+    setpriv: str | None
+    """Only needed (and required) when running as root."""
+    has_size: bool
+    """bwrap supports --size (0.7+): cap /dev/shm."""
+    has_disable_userns: bool
+
+
+_tools: _HostTools | None = None
+_verified = False
+
+
+def host_tools() -> _HostTools:
+    """Find bwrap and its helpers, or fail with one line naming the install command."""
+    global _tools
+    if _tools is not None:
+        return _tools
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        raise PrerequisiteError(
+            "The bwrap sandbox needs bubblewrap, and `bwrap` is not on PATH. " + INSTALL_HINT
+        )
+    prlimit = shutil.which("prlimit")
+    if prlimit is None:
+        raise PrerequisiteError(
+            "The bwrap sandbox needs `prlimit` (util-linux) to set resource limits: "
+            "`sudo apt-get install util-linux`."
+        )
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() == 0 and setpriv is None:
+        raise PrerequisiteError(
+            "Running as root, the bwrap sandbox drops to an unprivileged uid with `setpriv` "
+            "(util-linux), which is not on PATH: `apt-get install util-linux`."
+        )
+    import subprocess
+
+    try:
+        help_text = subprocess.run(
+            [bwrap, "--help"], capture_output=True, text=True, timeout=10
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as ex:
+        raise PrerequisiteError(f"Could not run {bwrap}: {ex}. " + INSTALL_HINT) from ex
+    _tools = _HostTools(
+        bwrap=bwrap,
+        prlimit=prlimit,
+        setpriv=setpriv,
+        has_size="--size" in help_text,
+        has_disable_userns="--disable-userns" in help_text,
+    )
+    return _tools
+
+
+@functools.lru_cache(maxsize=8)
+def _python_paths(python: str | None) -> tuple[str, tuple[str, ...]]:
+    """(bin dir to put first on PATH, host dirs of that Python to bind read-only)."""
+    if python is None:
+        exe, prefixes = sys.executable, {sys.prefix, sys.base_prefix, sys.exec_prefix}
+        paths = list(sys.path)
+    else:
+        import subprocess
+
+        exe = shutil.which(python) or python
+        probe = "import sys, json; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix, sys.path]))"
+        try:
+            out = subprocess.run([exe, "-c", probe], capture_output=True, text=True, timeout=30, check=True).stdout
+            p, bp, ep, paths = json.loads(out)
+        except (OSError, subprocess.SubprocessError, ValueError) as ex:
+            raise PrerequisiteError(f"bwrap sandbox: cannot use python={python!r}: {ex}") from ex
+        prefixes = {p, bp, ep}
+    dirs = set(prefixes)
+    # site dirs outside the prefixes (e.g. the user site); never the project or cwd
+    for entry in paths:
+        if entry and os.path.basename(entry.rstrip("/")) in ("site-packages", "dist-packages"):
+            dirs.add(entry)
+    bin_dir = os.path.dirname(os.path.abspath(exe))
+    dirs.add(os.path.dirname(os.path.realpath(exe)))
+    return bin_dir, tuple(_outermost([d for d in dirs if os.path.isdir(d)]))
+
+
+def _outermost(paths: list[str]) -> list[str]:
+    """Drop paths inside others (and inside /usr, which is always bound)."""
+    keep: list[str] = []
+    for p in sorted({os.path.abspath(p) for p in paths}, key=len):
+        if p == "/":
+            continue
+        if any(p == k or p.startswith(k.rstrip("/") + "/") for k in keep + ["/usr"]):
+            continue
+        keep.append(p)
+    return keep
+
+
+def _rmtree(path: str) -> None:
+    """Remove a sandbox dir even if the code inside made parts of it read-only."""
+
+    def fix(func: Any, p: str, _exc: Any) -> None:
+        # never chmod through a symlink the sandboxed code planted: it may point at a host file
+        with contextlib.suppress(OSError):
+            parent = os.path.dirname(p)
+            if not os.path.islink(parent):
+                os.chmod(parent, stat.S_IRWXU)
+            if os.path.islink(p) or not os.path.isdir(p):
+                os.unlink(p)
+            else:
+                os.chmod(p, stat.S_IRWXU)
+                shutil.rmtree(p, onerror=fix)
+
+    shutil.rmtree(path, onerror=fix)
+
+
+def sweep_stale_dirs() -> int:
+    """Remove work dirs left by harness processes that died without cleaning up."""
+    removed = 0
+    for d in Path(tempfile.gettempdir()).glob(f"{_DIR_PREFIX}*-*"):
+        try:
+            pid = int(d.name[len(_DIR_PREFIX):].split("-", 1)[0])
+        except ValueError:
+            continue
+        if pid == os.getpid() or _pid_alive(pid) or d.is_symlink() or not d.is_dir():
+            continue
+        if d.stat().st_uid != os.getuid():
+            continue
+        _rmtree(str(d))
+        removed += 1
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# ---------------------------------------------------------------------------------------
+# running one command
+
+
+@dataclass
+class _Run:
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+class _Capped:
+    """Keeps the first ``limit`` bytes of a stream; notes whether more came."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.overflow = False
+
+    def add(self, chunk: bytes) -> bool:
+        room = self.limit - self.size
+        if len(chunk) > room:
+            self.chunks.append(chunk[: max(room, 0)])
+            self.size = self.limit
+            self.overflow = True
+            return False
+        self.chunks.append(chunk)
+        self.size += len(chunk)
+        return True
+
+    def value(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+_SIGNAL_NOTES = {
+    signal.SIGXCPU: "CPU time limit exceeded",
+    signal.SIGXFSZ: "file size limit exceeded",
+    signal.SIGKILL: "killed",
+    signal.SIGSEGV: "segmentation fault (a memory limit may have been hit)",
+}
+
+
+class _Sandboxed:
+    """A running bwrap: its process group and, once bwrap reports it, the pid (on the host)
+    of the sandbox's pid-namespace init. Killing that init makes the kernel kill every
+    process in the namespace, however it was detached or daemonised."""
+
+    def __init__(self, pid: int, info_fd: int) -> None:
+        self.pid = pid
+        self.info_fd = info_fd
+        self.init_pid: int | None = None
+        self._info = b""
+
+    def _read_info(self) -> None:
+        if self.init_pid is not None or self.info_fd < 0:
+            return
+        try:
+            while chunk := os.read(self.info_fd, 4096):
+                self._info += chunk
+        except BlockingIOError:
+            pass
+        except OSError:
+            return
+        with contextlib.suppress(ValueError, TypeError):
+            self.init_pid = int(json.loads(self._info.decode())["child-pid"])
+
+    def kill(self) -> None:
+        self._read_info()
+        # the init first: bwrap (its parent) is still alive, so the pid cannot be reused yet
+        if self.init_pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self.init_pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+
+    def namespace_gone(self) -> bool:
+        """True once the namespace init has exited (it exits only after all it contains)."""
+        self._read_info()
+        if self.init_pid is None:
+            return True
+        try:
+            with open(f"/proc/{self.init_pid}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return True
+        return state in (b"Z", b"X")
+
+    async def kill_and_wait(self, limit: float = 5.0) -> None:
+        self.kill()
+        with anyio.move_on_after(limit):
+            while not self.namespace_gone():
+                await anyio.sleep(0.01)
+
+    def close(self) -> None:
+        if self.info_fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.info_fd)
+            self.info_fd = -1
+
+
+@sandboxenv(name=SANDBOX_TYPE)
+class BwrapSandboxEnvironment(SandboxEnvironment):
+    """One sample's bubblewrap sandbox: a private work dir plus the limits of its config."""
+
+    def __init__(self, config: BwrapConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or BwrapConfig()
+        self.tools = host_tools()
+        self.python_bin, self.python_dirs = _python_paths(self.config.python)
+        self.base = tempfile.mkdtemp(prefix=f"{_DIR_PREFIX}{os.getpid()}-")
+        self.workdir = os.path.join(self.base, "work")
+        self.tmpdir = os.path.join(self.base, "tmp")
+        self.uid: int | None = None
+        self._procs: set[_Sandboxed] = set()
+        self._closed = False
+        os.mkdir(self.workdir, 0o700)
+        os.mkdir(self.tmpdir, 0o700)
+        if os.geteuid() == 0:
+            self.uid = secrets.randbelow(_UID_RANGE[1] - _UID_RANGE[0]) + _UID_RANGE[0]
+            for d in (self.workdir, self.tmpdir):
+                os.chown(d, self.uid, self.uid)
+        self.path = f"{self.python_bin}:/usr/local/bin:/usr/bin:/bin"
+        # a login shell (inspect's tools run `bash --login`) would reset PATH from the
+        # host's /etc/profile; the sandbox gets its own
+        self.profile = os.path.join(self.base, "profile")
+        Path(self.profile).write_text(f'export PATH="{self.path}"\numask 022\n', encoding="utf-8")
+
+    # -- inspect lifecycle -------------------------------------------------------------
+
+    @classmethod
+    def config_deserialize(cls, config: dict[str, Any]) -> BaseModel:
+        return BwrapConfig(**config)
+
+    @classmethod
+    async def task_init(cls, task_name: str, config: SandboxEnvironmentConfigType | None) -> None:
+        sweep_stale_dirs()
+        await verify(load_config(config))
+
+    @classmethod
+    async def sample_init(
+        cls,
+        task_name: str,
+        config: SandboxEnvironmentConfigType | None,
+        metadata: dict[str, str],
+    ) -> dict[str, SandboxEnvironment]:
+        resolved = load_config(config)
+        await verify(resolved)
+        return {"default": cls(resolved)}
+
+    @classmethod
+    async def sample_cleanup(
+        cls,
+        task_name: str,
+        config: SandboxEnvironmentConfigType | None,
+        environments: dict[str, SandboxEnvironment],
+        interrupted: bool,
+    ) -> None:
+        for environment in environments.values():
+            if isinstance(environment, BwrapSandboxEnvironment):
+                await environment.aclose()
+
+    @classmethod
+    async def cli_cleanup(cls, id: str | None) -> None:
+        sweep_stale_dirs()
+
+    async def aclose(self) -> None:
+        """Kill whatever still runs, wait until it is gone, delete the sample's directory."""
+        with anyio.CancelScope(shield=True):
+            for running in list(self._procs):
+                await running.kill_and_wait()
+        self.close()
+
+    def close(self) -> None:
+        """Kill whatever still runs and delete the sample's directory."""
+        self._closed = True
+        for running in list(self._procs):
+            running.kill()
+            running.close()
+        self._procs.clear()
+        _rmtree(self.base)
+
+    # -- the command line --------------------------------------------------------------
+
+    def bwrap_argv(self, cmd: list[str], *, cwd: str, env: dict[str, str], cpu_seconds: int) -> list[str]:
+        c, t = self.config, self.tools
+        root = self.uid is not None
+        a = [t.bwrap, "--die-with-parent", "--new-session"]
+        a += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+        if not root:
+            a += ["--unshare-user"] + (["--disable-userns"] if t.has_disable_userns else [])
+        a += ["--hostname", "sandbox"]
+        a += ["--ro-bind", "/usr", "/usr"]
+        for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+            host = f"/{name}"
+            if os.path.islink(host):
+                a += ["--symlink", os.readlink(host), host]
+            elif os.path.isdir(host):
+                a += ["--ro-bind", host, host]
+        a += ["--ro-bind", "/etc", "/etc"]
+        if os.path.isfile("/etc/profile"):
+            a += ["--ro-bind", self.profile, "/etc/profile"]
+        a += ["--proc", "/proc", "--dev", "/dev"]
+        if t.has_size:
+            a += ["--perms", "1777", "--size", str(c.shm_mb * 1024 * 1024), "--tmpfs", "/dev/shm"]
+        a += ["--bind", self.workdir, WORKDIR, "--bind", self.tmpdir, "/tmp"]
+        # after /tmp: a Python (e.g. a venv) under the host's /tmp stays visible
+        for d in _outermost([*self.python_dirs, *(os.path.abspath(p) for p in c.ro_binds)]):
+            a += _parents(d)
+            a += ["--ro-bind", d, d]
+        a += ["--remount-ro", "/dev", "--remount-ro", "/"]
+        a += ["--chdir", cwd, "--clearenv"]
+        for key, value in self._env(env).items():
+            a += ["--setenv", key, value]
+        if root:
+            a += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        mb = 1024 * 1024
+        a += [
+            "--",
+            t.prlimit,
+            f"--as={c.memory_mb * mb}",
+            f"--nproc={c.max_procs}",
+            f"--cpu={cpu_seconds}:{cpu_seconds + 1}",
+            f"--fsize={c.max_file_mb * mb}",
+            f"--nofile={c.max_open_files}",
+            "--core=0",
+            "--",
+        ]
+        if root:
+            assert t.setpriv is not None
+            a += [
+                t.setpriv,
+                f"--reuid={self.uid}",
+                f"--regid={self.uid}",
+                "--clear-groups",
+                "--inh-caps=-all",
+                "--bounding-set=-all",
+                "--",
+            ]
+        return a + cmd
+
+    def _env(self, extra: dict[str, str]) -> dict[str, str]:
+        env = {
+            "PATH": self.path,
+            "HOME": WORKDIR,
+            "TMPDIR": "/tmp",
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONUNBUFFERED": "1",
+            "MPLCONFIGDIR": "/tmp",
+            "MPLBACKEND": "Agg",
+            # one BLAS thread: fits the process limit and the shared machine
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+        }
+        env.update(extra or {})
+        return env
+
+    # -- running -----------------------------------------------------------------------
+
+    async def run(
+        self,
+        cmd: list[str],
+        *,
+        input: str | bytes | None = None,
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float | None = None,
+        output_limit: int | None = None,
+    ) -> _Run:
+        """Run ``cmd`` in a fresh sandbox; raise on timeout or output overflow (it is killed)."""
+        if self._closed:
+            raise RuntimeError("bwrap sandbox already cleaned up")
+        wall = float(timeout if timeout is not None else self.config.timeout)
+        cpu = max(1, min(self.config.cpu_seconds, int(wall) + 1))
+        limit = output_limit or self.config.max_output_kb * 1024
+        inside_cwd = WORKDIR if cwd is None else (cwd if cwd.startswith("/") else f"{WORKDIR}/{cwd}")
+        argv = self.bwrap_argv(cmd, cwd=inside_cwd, env=env or {}, cpu_seconds=cpu)
+        data = input.encode() if isinstance(input, str) else input
+
+        info_r, info_w = os.pipe()
+        os.set_blocking(info_r, False)
+        argv = [argv[0], "--info-fd", str(info_w), *argv[1:]]
+        try:
+            proc = await anyio.open_process(
+                argv,
+                stdin=PIPE if data else DEVNULL,
+                stdout=PIPE,
+                stderr=PIPE,
+                start_new_session=True,
+                pass_fds=(info_w,),
+                env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+            )
+        except BaseException:
+            os.close(info_r)
+            raise
+        finally:
+            os.close(info_w)
+        running = _Sandboxed(proc.pid, info_r)
+        self._procs.add(running)
+        out, err = _Capped(limit), _Capped(limit)
+        overflow = False
+        timed_out = False
+        scope = anyio.CancelScope()
+        try:
+            with anyio.move_on_after(wall) as scope:
+                async with anyio.create_task_group() as tg:
+
+                    async def pump(stream: Any, buf: _Capped) -> None:
+                        nonlocal overflow
+                        async for chunk in stream:
+                            if not buf.add(chunk):
+                                overflow = True
+                                running.kill()
+                                tg.cancel_scope.cancel()
+                                return
+
+                    async def feed() -> None:
+                        with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+                            await proc.stdin.send(data)
+                            await proc.stdin.aclose()
+
+                    tg.start_soon(pump, proc.stdout, out)
+                    tg.start_soon(pump, proc.stderr, err)
+                    if data:
+                        tg.start_soon(feed)
+                if not overflow:
+                    await proc.wait()
+            timed_out = scope.cancelled_caught and not overflow
+        finally:
+            with anyio.CancelScope(shield=True):
+                if proc.returncode is None or overflow or scope.cancel_called:
+                    # wait until the whole pid namespace is gone, not just bwrap
+                    await running.kill_and_wait()
+                for stream in (proc.stdin, proc.stdout, proc.stderr):
+                    if stream is not None:
+                        with contextlib.suppress(Exception):
+                            await stream.aclose()
+                with contextlib.suppress(Exception):
+                    _close_pipe_transports(proc)  # else asyncio warns when it collects them
+                with anyio.move_on_after(10):
+                    await proc.wait()
+                running.close()
+                self._procs.discard(running)
+
+        if overflow:
+            head = out.value() if out.overflow else err.value()
+            raise OutputLimitExceededError(
+                limit_str=_size_str(limit), truncated_output=head.decode(errors="replace")
+            )
+        if timed_out:
+            partial = (err.value() + out.value()).decode(errors="replace")
+            raise SandboxTimeoutError(
+                f"Command timed out after {wall:g} s (sandbox killed).", truncated_output=partial or None
+            )
+        returncode = proc.returncode if proc.returncode is not None else -1
+        stderr = err.value()
+        if returncode > 128:
+            note = _SIGNAL_NOTES.get(returncode - 128)  # type: ignore[call-overload]
+            if note:
+                stderr += f"\n[sandbox] process ended by signal {returncode - 128}: {note}\n".encode()
+        return _Run(returncode, out.value(), stderr)
+
+    async def exec(
+        self,
+        cmd: list[str],
+        input: str | bytes | None = None,
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+        user: str | None = None,
+        timeout: int | None = None,
+        timeout_retry: bool = True,
+        concurrency: bool = True,
+    ) -> ExecResult[str]:
+        if user is not None:
+            raise SandboxUserUnsupportedError(
+                f"The bwrap sandbox runs everything as its own unprivileged user; user={user!r} is not supported."
+            )
+        limit = min(self.config.max_output_kb * 1024, SandboxEnvironmentLimits.MAX_EXEC_OUTPUT_SIZE)
+        # a timeout is never retried: the same code would time out again
+        async with _throttle(concurrency):
+            result = await self.run(cmd, input=input, cwd=cwd, env=env, timeout=timeout, output_limit=limit)
+        return ExecResult(
+            success=result.returncode == 0,
+            returncode=result.returncode,
+            stdout=result.stdout.decode(errors="replace"),
+            stderr=result.stderr.decode(errors="replace"),
+        )
+
+    # -- files: always through the sandbox, so its view of the filesystem applies ------
+
+    async def write_file(self, file: str, contents: str | bytes) -> None:
+        data = contents.encode("utf-8") if isinstance(contents, str) else contents
+        script = (
+            'f=$1; [ -d "$f" ] && exit 21; mkdir -p -- "$(dirname -- "$f")" 2>/dev/null || exit 23; '
+            '{ cat > "$f"; } 2>/dev/null || exit 23'
+        )
+        result = await self.run(["/bin/sh", "-c", script, "sh", file], input=data or None)
+        if not data and result.returncode == 0:
+            # nothing was piped: make sure the (empty) file exists
+            result = await self.run(["/bin/sh", "-c", 'f=$1; [ -d "$f" ] && exit 21; : > "$f" 2>/dev/null || exit 23', "sh", file])
+        _raise_for(result.returncode, file, "write")
+
+    @overload
+    async def read_file(self, file: str, text: Literal[True] = True) -> str: ...
+
+    @overload
+    async def read_file(self, file: str, text: Literal[False]) -> bytes: ...
+
+    async def read_file(self, file: str, text: bool = True) -> Union[str | bytes]:
+        script = '[ -d "$1" ] && exit 21; [ -e "$1" ] || exit 22; [ -r "$1" ] || exit 23; exec cat -- "$1"'
+        limit = SandboxEnvironmentLimits.MAX_READ_FILE_SIZE
+        try:
+            result = await self.run(["/bin/sh", "-c", script, "sh", file], output_limit=limit)
+        except OutputLimitExceededError:
+            raise OutputLimitExceededError(SandboxEnvironmentLimits.MAX_READ_FILE_SIZE_STR, None)
+        _raise_for(result.returncode, file, "read")
+        return result.stdout.decode("utf-8") if text else result.stdout
+
+    def default_polling_interval(self) -> float:
+        return 0.2
+
+
+def _raise_for(code: int, file: str, action: str) -> None:
+    if code == 0:
+        return
+    if code == 21:
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", file)
+    if code == 22:
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", file)
+    if code == 23:
+        raise PermissionError(errno.EACCES, f"Cannot {action} (outside the sandbox's writable dirs, or a limit)", file)
+    raise OSError(f"bwrap sandbox: {action} of {file} failed (exit {code})")
+
+
+def _parents(path: str) -> list[str]:
+    """--dir for each parent of ``path`` (mode 755: the host's may be 700, e.g. /root)."""
+    args: list[str] = []
+    parts = Path(path).parts[1:-1]
+    for i in range(len(parts)):
+        parent = "/" + "/".join(parts[: i + 1])
+        if parent not in ("/tmp", WORKDIR):  # already there, and must keep their modes
+            args += ["--perms", "0755", "--dir", parent]
+    return args
+
+
+def _size_str(n: int) -> str:
+    return f"{n // 1024**2} MiB" if n % 1024**2 == 0 else f"{n // 1024} KiB" if n % 1024 == 0 else f"{n} bytes"
+
+
+@contextlib.asynccontextmanager
+async def _throttle(enabled: bool) -> Any:
+    """inspect's subprocess limit (``--max-subprocesses``), as its local sandbox uses."""
+    if not enabled:
+        yield
+        return
+    from inspect_ai.util._subprocess import max_subprocesses_context_var
+
+    async with concurrency("subprocesses", max_subprocesses_context_var.get()):
+        yield
+
+
+async def verify(config: BwrapConfig | None = None) -> None:
+    """Run ``true`` in a sandbox once per process; fail with a clear message if it cannot."""
+    global _verified
+    host_tools()
+    if _verified:
+        return
+    env = BwrapSandboxEnvironment(config)
+    try:
+        result = await env.run(["/bin/sh", "-c", "exit 0"], timeout=30)
+    finally:
+        env.close()
+    if result.returncode != 0:
+        detail = result.stderr.decode(errors="replace").strip()[:500]
+        raise PrerequisiteError(
+            f"bubblewrap is installed but cannot start a sandbox here: {detail or 'exit ' + str(result.returncode)}. "
+            "It needs unprivileged user namespaces (e.g. `sysctl kernel.unprivileged_userns_clone=1`, or on "
+            "Ubuntu 24.04+ an AppArmor profile for bwrap), or run under Docker with -T sandbox=docker."
+        )
+    _verified = True

@@ -1,0 +1,113 @@
+"""``tfgrpo``: a base solver (``direct``, ``react``, ...) with a Training-Free GRPO experience library.
+
+The library (``-T experiences=PATH``, written by ``harness tfgrpo train``) is rendered as
+the paper's code does (``[G0]. text`` lines) and injected:
+
+- ``placement="user"`` (default, as in the paper-time code [B]): the task's user prompt
+  becomes ``PROBLEM_WITH_EXPERIENCE_TEMPLATE`` with the task prompt as the problem;
+- ``placement="system"`` (as the maintained code [M] does after practice): a system
+  message ``SYSTEM_EXPERIENCE_TEMPLATE`` is added before the base solver runs.
+
+An empty library leaves the base solver unchanged (the paper's step-0 prompt is the raw
+problem). Further ``-T`` options go to the base solver (e.g. ``-T max_turns=20`` for react).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from inspect_ai._util.error import PrerequisiteError
+from inspect_ai.solver import chain, system_message
+
+from harness.experience import ExperienceLibrary
+from solvers.base import BuiltSolver
+
+PROBLEM_WITH_EXPERIENCE_TEMPLATE = (
+    "Please solve the problem:\n{problem}\n\n"
+    "When solving problems, you MUST first carefully read and understand the helpful "
+    "instructions and experiences:\n{experiences}"
+)
+"""The paper's user-prompt template ([B] math); ``{problem}`` receives the task's prompt."""
+
+SYSTEM_EXPERIENCE_TEMPLATE = (
+    "When solving problems, you MUST first carefully read and understand the helpful "
+    "instructions and experiences:\n{experiences}"
+)
+"""System-prompt form (``placement="system"``)."""
+
+PLACEMENTS = ("user", "system")
+
+
+def resolve_library_path(path: str) -> Path:
+    """``path`` as given, else relative to the shell's directory.
+
+    ``inspect eval tasks/x.py`` creates the task with the task file's folder as working
+    directory, so ``-T experiences=experiences/math.json`` typed at the repository root would
+    otherwise be looked up under ``tasks/``. ``$PWD`` (the shell's directory, which
+    ``os.chdir`` does not change) is tried next.
+    """
+    p = Path(path).expanduser()
+    if p.is_absolute() or p.exists():
+        return p.resolve()
+    shell_dir = os.environ.get("PWD")
+    if shell_dir and (Path(shell_dir) / p).exists():
+        return (Path(shell_dir) / p).resolve()
+    tried = [str(Path.cwd() / p)] + ([str(Path(shell_dir) / p)] if shell_dir else [])
+    raise FileNotFoundError(f"experience library not found (tried {', '.join(dict.fromkeys(tried))})")
+
+
+def escape_braces(text: str) -> str:
+    """Make text literal inside an inspect prompt template (experiences often hold LaTeX braces)."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def experience_prompt(template: str, rendered: str) -> str:
+    """The task template with the rendered library injected (result is still a template)."""
+    return PROBLEM_WITH_EXPERIENCE_TEMPLATE.format(problem=template, experiences=escape_braces(rendered))
+
+
+def tfgrpo(
+    template: str,
+    experiences: str,
+    base_solver: str = "direct",
+    placement: str = "user",
+    **base_options: Any,
+) -> BuiltSolver:
+    """``base_solver`` with the experience library at ``experiences`` in its prompt."""
+    from solvers import build_solver
+
+    if base_solver == "tfgrpo":
+        raise PrerequisiteError("tfgrpo: base_solver cannot be tfgrpo itself.")
+    if placement not in PLACEMENTS:
+        raise PrerequisiteError(f"tfgrpo: placement must be one of {', '.join(PLACEMENTS)} (got {placement!r}).")
+    try:
+        path = resolve_library_path(experiences)
+        library = ExperienceLibrary.load(path)
+    except (FileNotFoundError, ValueError) as ex:
+        raise PrerequisiteError(f"tfgrpo: cannot use -T experiences={experiences}: {ex}") from ex
+    rendered = library.render()
+    if not library.experiences:
+        base = build_solver(base_solver, template=template, **base_options)
+        solver = base.solver
+    elif placement == "user":
+        base = build_solver(base_solver, template=experience_prompt(template, rendered), **base_options)
+        solver = base.solver
+    else:
+        base = build_solver(base_solver, template=template, **base_options)
+        system = SYSTEM_EXPERIENCE_TEMPLATE.format(experiences=escape_braces(rendered))
+        solver = chain(system_message(system), base.solver)
+    metadata = {
+        **base.metadata,
+        "base_solver": base_solver,
+        "experiences": str(path),
+        "experiences_count": len(library.experiences),
+        "experiences_sha256": hashlib.sha256(rendered.encode("utf-8")).hexdigest()[:16],
+        "experience_placement": placement,
+    }
+    if library.provenance is not None:
+        metadata["experiences_model"] = library.provenance.model
+        metadata["experiences_method"] = library.provenance.method
+    return BuiltSolver(solver=solver, sandbox=base.sandbox, metadata=metadata)
