@@ -1,16 +1,18 @@
 """Time the xLAM call parser and matcher (harness/apigen.py), typical and worst-case inputs.
 
-    python bench/apigen_matcher.py [--rows tests/fixtures/apigen_sample.jsonl] [--repeat 2000]
+    python bench/apigen_matcher.py [--rows tests/fixtures/apigen_sample.jsonl] [--repeat 2000] [--random 10000]
 
 For each row of an xLAM-schema file it times parse_calls + match_calls on the gold answer
 written as the model would (JSON list with prose around it) in both modes, then times a set
-of hostile answers (deep nesting, 10^6-digit literals, 10 MB of text, marker floods).
+of hostile answers (deep nesting, 10^6-digit literals, 10 MB of text, marker floods), then
+``--random`` seeded random hostile answers (wall-clock max and mean per parse + match).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import time
 from pathlib import Path
@@ -30,6 +32,27 @@ HOSTILE = {
 }
 
 
+PIECES = [
+    "[", "]", "{", "}", '"', "\\", ",", ":", "```", "<answer>", "</answer>", "<tool_call>", "</tool_call>",
+    '{"name": "f", "arguments": ', '{"n": ', "NaN", "1e999999", '"name"', "null", " ", "\n", "x",
+]
+
+
+def random_hostile(rnd: random.Random) -> str:
+    kind = rnd.randrange(4)
+    if kind == 0:  # deep nesting, sometimes closed
+        opener = rnd.choice(["[", '{"a":', '[{"name":"f","arguments":{"x":'])
+        depth = rnd.randint(1, 200_000 // len(opener))
+        return opener * depth + rnd.choice(["", "]" * depth, "1"])
+    if kind == 1:  # huge literal in a call
+        size = rnd.randint(1, 1_000_000)
+        literal = rnd.choice(["9" * size, '"' + "a" * size + '"'])
+        return '[{"name": "f", "arguments": {"n": ' + literal + "}}]"
+    if kind == 2:  # marker floods
+        return rnd.choice(["<tool_call>", "```", "<answer>", "[", "{", '["', "\\"]) * rnd.randint(1, 100_000)
+    return "".join(rnd.choice(PIECES) for _ in range(rnd.randint(0, 3000)))
+
+
 def _time(fn, repeat: int) -> float:
     start = time.perf_counter()
     for _ in range(repeat):
@@ -41,6 +64,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", default=str(Path(__file__).parents[1] / "tests" / "fixtures" / "apigen_sample.jsonl"))
     ap.add_argument("--repeat", type=int, default=2000)
+    ap.add_argument("--random", type=int, default=10_000, help="random hostile answers to time")
+    ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     rows = [json.loads(line) for line in Path(args.rows).read_text().splitlines() if line.strip()]
     for mode in ("exact", "lenient"):
@@ -67,6 +92,22 @@ def main() -> None:
         except CallParseError as err:
             outcome = f"parse_error ({err.detail})"
         print(f"hostile {label:22s} {time.perf_counter() - start:7.3f} s  {outcome}")
+    rnd = random.Random(args.seed)
+    times, errors = [], 0
+    for _ in range(args.random):
+        text = random_hostile(rnd)
+        start = time.perf_counter()
+        try:
+            calls = parse_calls(text)
+            match_calls(calls, [{"name": "f", "arguments": {"n": 1}}], None, "lenient")
+        except CallParseError:
+            errors += 1
+        times.append(time.perf_counter() - start)
+    if times:
+        print(
+            f"random hostile x{args.random} (seed {args.seed}): max {max(times) * 1e3:.1f} ms, "
+            f"mean {statistics.mean(times) * 1e3:.2f} ms, parse errors {errors}, no crash"
+        )
 
 
 if __name__ == "__main__":
