@@ -256,3 +256,39 @@ def _completion(model: str, messages: list[dict[str, Any]], reply: Reply) -> dic
             "total_tokens": prompt_tokens + completion_tokens,
         },
     }
+
+
+class StubServerProcess:
+    """The stub server in a child process, so it does not share the GIL with the client.
+
+    For throughput benchmarks (a real endpoint runs on other cores or machines). Stats stay
+    in the child; use :class:`StubServer` when a test needs them.
+    """
+
+    def __init__(self, responder: Responder, config: StubConfig | None = None) -> None:
+        import multiprocessing as mp
+
+        self._ctx = mp.get_context("fork")
+        self._queue = self._ctx.Queue()
+        self._stop = self._ctx.Event()
+        self._proc = self._ctx.Process(
+            target=_serve_child, args=(responder, config, self._queue, self._stop), daemon=True
+        )
+        self.base_url = ""
+
+    def __enter__(self) -> "StubServerProcess":
+        self._proc.start()
+        self.base_url = self._queue.get(timeout=30)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._proc.join(timeout=10)
+        if self._proc.is_alive():
+            self._proc.kill()
+
+
+def _serve_child(responder: Responder, config: StubConfig | None, queue: Any, stop: Any) -> None:
+    with StubServer(responder, config) as server:
+        queue.put(server.base_url)
+        stop.wait()

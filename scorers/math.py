@@ -38,6 +38,13 @@ def _ensure_warm() -> None:
 
 def check_math_answer(completion: str, gold: str) -> Score:
     """Score one completion against a gold answer (blocking; bounded in time)."""
+    quick = quick_math_score(completion, gold)
+    return quick if quick is not None else symbolic_math_score(completion, gold)
+
+
+def quick_math_score(completion: str, gold: str) -> Score | None:
+    """Extraction plus integer / exact comparison (linear time); None when only a
+    symbolic comparison can decide."""
     extracted = extract_answer(completion)
     if extracted is None:
         return Score(
@@ -64,7 +71,15 @@ def check_math_answer(completion: str, gold: str) -> Score:
             )
     elif normalize_integer(pred) is None and pred.replace(" ", "") == gold.replace(" ", ""):
         return Score(value=CORRECT, answer=pred, explanation="exact match", metadata={**meta, "reason": "correct"})
-    # symbolic comparison, bounded
+    return None
+
+
+def symbolic_math_score(completion: str, gold: str) -> Score:
+    """math-verify in the killable worker (blocking, at most ``MATH_VERIFY_TIMEOUT`` s)."""
+    extracted = extract_answer(completion)
+    assert extracted is not None
+    pred, gold = extracted.answer, gold.strip()
+    meta = {"method": extracted.method}
     _ensure_warm()
     try:
         ok = bool(run_bounded(math_verify_equal, gold, pred, timeout=MATH_VERIFY_TIMEOUT))
@@ -93,6 +108,11 @@ def math_answer() -> Scorer:
     """
 
     async def score(state: TaskState, target: Target) -> Score:
-        return await anyio.to_thread.run_sync(check_math_answer, state.output.completion, target.text)
+        completion, gold = state.output.completion, target.text
+        quick = quick_math_score(completion, gold)
+        if quick is not None:
+            return quick
+        # only the symbolic fallback leaves the event loop (it may wait for its worker)
+        return await anyio.to_thread.run_sync(symbolic_math_score, completion, gold)
 
     return score
