@@ -24,7 +24,7 @@ from harness.experience import ExperienceLibrary
 
 pytestmark = pytest.mark.faults
 
-LATENCY = 0.2
+LATENCY = 0.4
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "dapo_sample.jsonl"
 
@@ -61,6 +61,11 @@ def test_kill9_during_step2_then_resume(tmp_path: Path) -> None:
         if step2.exists():
             rollouts = sum(n for c, n in _calls(tmp_path / "run.calls").items() if json.loads(c)["sample"] is not None)
             if rollouts >= step1_calls + 4:  # a few of step 2's rollouts are answered
+                # kill in the middle of the next wave's latency: the calls just answered have
+                # reached inspect's cache by then, the next ones are still waiting. (A call
+                # killed between its answer and the cache write would be asked again on
+                # --resume: that window is what in-flight means, and is not tested here.)
+                time.sleep(LATENCY / 2)
                 os.kill(proc.pid, signal.SIGKILL)
                 killed_at = rollouts - step1_calls
                 break
