@@ -188,7 +188,7 @@ class RunRecord(BaseModel):
     @property
     def method(self) -> str:
         if self.solver == "tfgrpo":
-            return f"tfgrpo({self.base_solver or '?'})"
+            return f"tfgrpo({self.base_solver or 'direct'})"  # the tfgrpo solver's default base
         return self.solver
 
     def metric(self, label: str) -> MetricResult | None:
