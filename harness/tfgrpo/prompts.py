@@ -72,6 +72,17 @@ Summarise the trajectory step by step. For every step say:
 
 Answer with the numbered list of steps only."""
 
+_PROPOSE_OPERATIONS = """2. Propose at most {max_operations} operation(s) on the experience library: ``add`` a new
+   lesson, ``modify`` an existing experience (give its id), or ``delete`` one that misled
+   the attempts. Propose nothing (an empty list) if the library already covers the lesson.
+3. Every lesson starts with a short general background saying when it applies, focuses on
+   strategy and decision points rather than calculations, and must help on other problems,
+   not only this one.
+
+Reason first, then end with the operations as a fenced JSON list, for example:
+""" + OPERATIONS_FORMAT
+"""Steps 2-3 of both group-advantage prompts (with and without ground truth)."""
+
 ADVANTAGE_TEMPLATE = STAGE_HEADER.format(stage="advantage") + """
 Several attempts at the same problem were made with the experience library below. Each
 attempt is summarised and labelled with whether its answer was correct.
@@ -94,15 +105,7 @@ attempt is summarised and labelled with whether its answer was correct.
 
 1. Compare the attempts: why did the correct ones succeed and the wrong ones fail?
    Which experiences helped, which misled, what was missing?
-2. Propose at most {max_operations} operation(s) on the experience library: ``add`` a new
-   lesson, ``modify`` an existing experience (give its id), or ``delete`` one that misled
-   the attempts. Propose nothing (an empty list) if the library already covers the lesson.
-3. Every lesson starts with a short general background saying when it applies, focuses on
-   strategy and decision points rather than calculations, and must help on other problems,
-   not only this one.
-
-Reason first, then end with the operations as a fenced JSON list, for example:
-""" + OPERATIONS_FORMAT
+""" + _PROPOSE_OPERATIONS
 
 ADVANTAGE_NO_GT_TEMPLATE = STAGE_HEADER.format(stage="advantage") + """
 Several attempts at the same problem were made with the experience library below. Each
@@ -124,15 +127,7 @@ step and self-consistency are your evidence.
 
 1. Compare the attempts: which reasoning looks reliable, which looks flawed, and why?
    Which experiences helped, which misled, what was missing?
-2. Propose at most {max_operations} operation(s) on the experience library: ``add`` a new
-   lesson, ``modify`` an existing experience (give its id), or ``delete`` one that misled
-   the attempts. Propose nothing (an empty list) if the library already covers the lesson.
-3. Every lesson starts with a short general background saying when it applies, focuses on
-   strategy and decision points rather than calculations, and must help on other problems,
-   not only this one.
-
-Reason first, then end with the operations as a fenced JSON list, for example:
-""" + OPERATIONS_FORMAT
+""" + _PROPOSE_OPERATIONS
 
 CONSOLIDATION_TEMPLATE = STAGE_HEADER.format(stage="consolidation") + """
 An experience library guides an agent. Analysing a batch of attempts produced the
