@@ -15,13 +15,13 @@ problem). Further ``-T`` options go to the base solver (e.g. ``-T max_turns=20``
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Any
 
 from inspect_ai._util.error import PrerequisiteError
 from inspect_ai.solver import chain, system_message
 
+from harness.datasets import user_path
 from harness.experience import ExperienceLibrary
 from solvers.base import BuiltSolver
 
@@ -42,21 +42,12 @@ PLACEMENTS = ("user", "system")
 
 
 def resolve_library_path(path: str) -> Path:
-    """``path`` as given, else relative to the shell's directory.
-
-    ``inspect eval tasks/x.py`` creates the task with the task file's folder as working
-    directory, so ``-T experiences=experiences/math.json`` typed at the repository root would
-    otherwise be looked up under ``tasks/``. ``$PWD`` (the shell's directory, which
-    ``os.chdir`` does not change) is tried next.
-    """
-    p = Path(path).expanduser()
-    if p.is_absolute() or p.exists():
-        return p.resolve()
-    shell_dir = os.environ.get("PWD")
-    if shell_dir and (Path(shell_dir) / p).exists():
-        return (Path(shell_dir) / p).resolve()
-    tried = [str(Path.cwd() / p)] + ([str(Path(shell_dir) / p)] if shell_dir else [])
-    raise FileNotFoundError(f"experience library not found (tried {', '.join(dict.fromkeys(tried))})")
+    """The library file, a relative path read from the shell's directory (see
+    :func:`harness.datasets.user_path`: inspect builds file tasks inside the task's folder)."""
+    p = user_path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"experience library not found (tried {p})")
+    return p.resolve()
 
 
 def escape_braces(text: str) -> str:
