@@ -24,7 +24,6 @@ are files the user supplies (the HF dataset ``tatsu-lab/alpaca_eval`` holds
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 from pathlib import Path
@@ -88,19 +87,13 @@ class GlmFit(BaseModel):
 
 
 def read_json_records(path: str | Path) -> list[dict[str, Any]]:
-    """Records from a JSON array or JSONL file, gzip-compressed or not."""
-    p = Path(path).expanduser()
-    raw = p.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    text = raw.decode("utf-8")
-    if text.lstrip().startswith("["):
-        data = json.loads(text)
-    else:
-        data = [json.loads(line) for line in text.splitlines() if line.strip()]
-    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-        raise ValueError(f"{p}: expected a JSON list of annotation records")
-    return data
+    """Records from a JSON array or JSONL file, gzip-compressed or not (ValueError if unreadable)."""
+    from harness.datasets import DataUnavailable, read_records
+
+    try:
+        return read_records(Path(path).expanduser())
+    except DataUnavailable as ex:
+        raise ValueError(str(ex)) from ex
 
 
 def annotations_from_log(path: str | Path) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ when the hub cannot be reached: one line naming ``-T data=``.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import socket
@@ -44,17 +45,21 @@ def user_path(path: str | Path) -> Path:
 
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:
-    """Read the rows of a JSONL, JSON (array, or object holding one list) or parquet file."""
+    """Read the rows of a JSONL, JSON (array, or object holding one list) or parquet file;
+    JSON and JSONL may be gzip-compressed."""
     p = user_path(path)
     if not p.is_file():
         raise DataUnavailable(f"Data file not found: {p} (given with -T data=).")
-    suffix = "".join(p.suffixes[-2:]) if p.suffix == ".gz" else p.suffix
+    suffix = p.suffixes[-2] if p.suffix == ".gz" and len(p.suffixes) > 1 else p.suffix
     try:
         if suffix in (".parquet", ".pq"):
             import pandas as pd
 
             return pd.read_parquet(p).to_dict(orient="records")
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        text = raw.decode("utf-8")
         if suffix == ".jsonl" or (suffix != ".json" and not text.lstrip().startswith(("[", "{"))):
             return [json.loads(line) for line in text.splitlines() if line.strip()]
         try:
