@@ -118,8 +118,10 @@ def test_task_defaults(tmp_path: Path) -> None:
     task = webwalkerqa(data=str(data))
     assert task.epochs == 3
     assert [r.__registry_info__.name.split("/")[-1] for r in task.epochs_reducer] == ["mean", "pass_at"]
-    assert task.metadata["setting"] == "walker" and task.metadata["solver"] == "walker"
+    assert task.metadata["setting"] == "webwalker" and task.metadata["solver"] == "webwalker"
     assert webwalkerqa(data=str(data), setting="search").metadata["setting"] == "search"
+    old_name = webwalkerqa(data=str(data), setting="walker").metadata  # the ReAct baseline's old name
+    assert old_name["setting"] == old_name["solver"] == "walker_react"
     assert webwalkerqa(data=str(data), solver="direct").metadata["setting"] == "direct (no web)"
 
 
@@ -211,7 +213,7 @@ def test_walker_end_to_end_reaches_answer_and_reports_cells(tmp_path: Path) -> N
                 ],
             }
         )
-        task = webwalkerqa(data=str(data), max_page_bytes=60_000)
+        task = webwalkerqa(data=str(data), setting="walker_react", max_page_bytes=60_000)
         log = inspect_eval(
             task,
             model=mock_model(agent),
@@ -239,7 +241,7 @@ def test_walker_end_to_end_reaches_answer_and_reports_cells(tmp_path: Path) -> N
     assert by_reducer["pass_at_3"]["overall"] == 1.0
     assert log.results.scores[0].scored_samples == 1 and log.results.scores[0].unscored_samples == 1
     table = cell_table(log.location)
-    assert "setting=walker" in table and "Mean@3" in table and "Pass@3" in table
+    assert "setting=walker_react" in table and "Mean@3" in table and "Pass@3" in table
     assert "| single_source | 100.00" in table
     assert "1 (3 unscored)" in table
 
@@ -266,7 +268,7 @@ def test_walker_click_budget(tmp_path: Path) -> None:
         data = write_jsonl(tmp_path / "ww.jsonl", [ww_row(QUESTION, "Dr. Ada Quill", root, "single_source", "easy")])
         agent = scripted({QUESTION: [tool_call_output("click", {"button": "News"})] * 3 + [tool_call_output("submit", {"answer": "Ada Quill"})]})
         log = inspect_eval(
-            webwalkerqa(data=str(data), max_clicks=2),
+            webwalkerqa(data=str(data), setting="walker_react", max_clicks=2),
             model=mock_model(agent),
             model_roles={"grader": mock_model(judge)},
             epochs=1,
@@ -297,7 +299,7 @@ def test_search_setting_and_afm100_end_to_end(tmp_path: Path) -> None:
                 "": [tool_call_output("submit", {"answer": ""})],
             }
         )
-        task = afm100(data=str(AFM_FIXTURE), n=5, allow_private_hosts=True)  # the local site is 127.0.0.1
+        task = afm100(data=str(AFM_FIXTURE), n=5, page_tool="visit_page", allow_private_hosts=True)  # the local site is 127.0.0.1
         log = inspect_eval(
             task,
             model=mock_model(agent),
