@@ -22,7 +22,8 @@ The setting and what it is are recorded in the task metadata (``setting``,
 ``setting_description``); results of different settings are not comparable.
 
 Defaults: 3 epochs reduced with ``mean`` (pass@1 as the paper reports it: the mean over
-3 rollouts) and ``pass_at_3``; temperature 0.3, top_p 0.95 (youtu-agent's web agent).
+3 rollouts) and ``pass_at_3``; temperature 0.3, top_p 0.95 (youtu-agent's web agent) in
+the search setting, top_p 0.8 in the WebWalker settings (WebWalker's demo).
 Scorer: ``web_judge`` (``scorers/web_judge.py``), accuracy per type x difficulty cell.
 """
 
@@ -51,6 +52,10 @@ QUESTION_PROMPT = "{prompt}"
 
 WEB_CONFIG = GenerateConfig(temperature=0.3, top_p=0.95)
 """Agent sampling settings (youtu-agent's web agent config)."""
+
+WALKER_CONFIG = GenerateConfig(top_p=0.8)
+"""Sampling settings of the WebWalker settings (WebWalker's demo: ``top_p`` 0.8, the
+provider's default temperature)."""
 
 EPOCHS = 3
 """Rollouts per question: pass@1 (mean) and pass@3."""
@@ -159,7 +164,7 @@ def web_task(
         solver=chosen,
         solver_args=solver_args,
         epochs=EPOCHS,
-        config=WEB_CONFIG,
+        config=WALKER_CONFIG if chosen in ("webwalker", "walker_react") else WEB_CONFIG,
         reducers=paper_reducers(EPOCHS, ks=(EPOCHS,)),
         metadata={
             "setting": chosen if chosen in SETTINGS else f"{chosen} (no web)",

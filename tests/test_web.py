@@ -266,7 +266,8 @@ def test_link_scan_linear_on_hostile_input() -> None:
         ("Yes, this is true and useful.", (None, "")),
         ('{"usefulness": "maybe"}', (None, "")),
         ('{"usefulness": true', (None, "")),
-        ("[" * 10_000 + "{}" + "]" * 10_000, (None, "")),
+        pytest.param("[" * 10_000 + "{}" + "]" * 10_000, (None, ""), id="deeply-nested"),
+        pytest.param('{"a": ' * 5_000 + "1" + "}" * 5_000, (None, ""), id="deeply-nested-object"),
     ],
 )
 def test_critic_reply_parsing(reply: str, expected: tuple) -> None:

@@ -310,3 +310,14 @@ def test_webwalker_agent_end_to_end(tmp_path: Path) -> None:
     assert down.store["webwalker"]["stop"] == "root_unreachable" and down.store["webwalker"]["steps"] == 0
     assert down.scores["web_judge"].metadata["reason"] == "no_answer"
     assert hits.count("/broken") >= 2  # the root was tried twice
+
+
+def test_settings_are_labelled_and_sampled_as_their_papers(tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "ww.jsonl", [row(QUESTION, "https://x.org/")])
+    for setting, top_p, words in [("webwalker", 0.8, "WebWalker column"), ("walker_react", 0.8, "ReAct column"),
+                                  ("search", 0.95, "Training-Free GRPO")]:
+        task = webwalkerqa(data=str(data), setting=setting)
+        assert task.metadata["setting"] == setting and words in task.metadata["setting_description"]
+        assert task.config.top_p == top_p
+    with pytest.raises(Exception, match="page_tool=browser is not known"):
+        webwalkerqa(data=str(data), setting="search", page_tool="browser")
