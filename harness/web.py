@@ -1,6 +1,7 @@
 """Web pages for agents: fetch with httpx, render as markdown, extract clickable links.
 
-Used by the web agents in ``solvers/web.py`` (WebWalkerQA, AFM-100). The rules follow
+Used by the web agents and their tools (``solvers/web.py``, ``solvers/web_tools.py``,
+``solvers/webwalker.py``; WebWalkerQA, AFM-100). The rules follow
 WebWalker's page observation (markdown text without inline links, plus a separate list
 of clickable "buttons"):
 

@@ -17,6 +17,7 @@ from harness.web_cells import cell_table
 from helpers import mock_model, output, tool_call_output, write_jsonl
 from local_site import serve_site
 from scorers.web_judge import parse_grade
+from solvers.web import WALKER_INSTRUCTIONS
 from tasks.afm import afm100, load_afm
 from tasks.webwalkerqa import load_webwalkerqa, record_to_sample, stratified_subset, webwalkerqa
 
@@ -226,6 +227,7 @@ def test_walker_end_to_end_reaches_answer_and_reports_cells(tmp_path: Path) -> N
     assert len(log.samples) == 6  # 2 questions x 3 epochs
     for sample in log.samples:
         score = sample.scores["web_judge"]
+        assert [m.text for m in sample.messages if m.role == "system"] == [WALKER_INSTRUCTIONS]  # one prompt
         if sample.input == QUESTION:
             assert sample.store["web_visited"][-1] == root + "news/2024/award.html"
             assert "Golden Walrus Prize went to Dr. Ada Quill" in tool_texts(sample)[-1]
