@@ -39,7 +39,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
 
 ANSWER = "The Golden Walrus Prize went to Dr. Ada Quill on 3 March 2024."
-SLOW_SECONDS = 3.0
+SLOW_SECONDS = 6.0
+"""Longer than any test's timeout, so a slow page times out however loaded the machine is."""
 HUGE_BYTES = 400_000
 FLOOD_BYTES = 1_500_000
 SERPER_KEY = "local-test-key"
@@ -99,6 +100,12 @@ def _huge() -> bytes:
     row = "<p>" + "lorem ipsum dolor sit amet " * 10 + "</p>\n"
     html = "<html><head><title>Huge</title></head><body>" + row * (HUGE_BYTES // len(row) + 1) + "</body></html>"
     return html.encode()
+
+
+_FLOOD = json.dumps(
+    {"organic": [{"title": f"Result {i}", "link": f"https://flood.example/{i}", "snippet": "x" * 500} for i in range(3000)]}
+).encode()[:FLOOD_BYTES]
+"""The ``flood`` search answer: ``FLOOD_BYTES`` of (cut) JSON, built once."""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -210,8 +217,7 @@ class _Handler(BaseHTTPRequestHandler):
         if "garbage" in query:
             return self._send(200, b"<html><body>Service temporarily unavailable</body></html>", "text/html")
         if "flood" in query:
-            filler = [{"title": f"Result {i}", "link": f"https://flood.example/{i}", "snippet": "x" * 500} for i in range(3000)]
-            return self._send(200, json.dumps({"organic": filler}).encode()[: FLOOD_BYTES], "application/json")
+            return self._send(200, _FLOOD, "application/json")
         if "slow" in query:
             time.sleep(SLOW_SECONDS)
         organic = [] if "nothing" in query else [

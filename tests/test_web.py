@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from harness.web import FetchSettings, WebClient, extract_links, html_to_markdown, parse_html, same_site
 from local_site import ANSWER, HOME, serve_site
 
-FAST = FetchSettings(timeout=1.0, max_bytes=60_000, max_chars=5_000)
-"""1 s: generous for a local page on a loaded machine, shorter than the slow page's SLOW_SECONDS."""
+FAST = FetchSettings(timeout=2.0, max_bytes=60_000, max_chars=5_000)
+"""2 s: generous for a local page on a loaded machine, shorter than the slow page's SLOW_SECONDS."""
 
 
 @pytest.fixture(scope="module")

@@ -26,8 +26,8 @@ from tasks.webwalkerqa import webwalkerqa
 
 QUESTION = "Who won the Golden Walrus Prize in 2024?"
 GOLD = "Dr. Ada Quill"
-TIMEOUT = 1.0
-"""Seconds per request: generous on a loaded machine, shorter than local_site.SLOW_SECONDS."""
+TIMEOUT = 3.0
+"""Seconds per request: generous on a loaded machine, well under local_site.SLOW_SECONDS."""
 
 
 def row(question: str, root: str, answer: str = GOLD, level: str = "easy") -> dict:
