@@ -19,6 +19,8 @@ from solvers.base import BuiltSolver
 SOLVERS: dict[str, str] = {
     "direct": "solvers.direct:direct",
     "walker": "solvers.web:walker",
+    "walker_react": "solvers.web:walker_react",
+    "webwalker": "solvers.webwalker:webwalker",
     "search": "solvers.web:search",
     "reflect_retry": "solvers.reflect_retry:reflect_retry",
     "react": "solvers.react:react",
