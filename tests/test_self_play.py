@@ -114,7 +114,10 @@ def test_missing_judgements_and_unusable_queries_are_left_out_with_reasons():
         ("<Score>7.5</Score>", None, "not_a_number"),
         ("<Score>11</Score>", None, "out_of_range"),
         ("<Score>-1</Score>", None, "out_of_range"),
-        ("<Score>" + "9" * 100 + "</Score>", None, "no_score_tag"),
+        ("<Score>" + "9" * 100 + "</Score>", None, "not_a_number"),
+        ("quoted <Score>10</Score>, but my verdict: <Score>2</Score>", 2.0, None),  # the last tag decides
+        ("<Score>9</Score> and then <Score>ten</Score>", None, "not_a_number"),  # ... even when it is bad
+        ("<Score>" + " " * 8000, None, "no_score_tag"),  # took ~7 s of backtracking before
         ("", None, "no_score_tag"),
         ("{instruction} <Score>{0}</Score>", None, "not_a_number"),
     ],
