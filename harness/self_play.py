@@ -160,7 +160,7 @@ def extract_instruction(raw: str, max_chars: int) -> tuple[str | None, str | Non
     return text, None
 
 
-_SCORE_TAG = re.compile(r"<score>([^<]*)</score>", re.IGNORECASE)
+_SCORE_TAG = re.compile(r"<score>([^<]*)</score>", re.IGNORECASE | re.ASCII)
 """``<Score>…</Score>`` with no ``<`` inside. Linear time: ``[^<]*`` stops at the next ``<``, so
 the text scanned after each opening tag ends where the next one could start."""
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")

@@ -70,7 +70,11 @@ MAX_TOKEN_CHARS = 16
 """Longer token strings are not identifier variants and are skipped unread."""
 
 LOGPROB_TOLERANCE = 1e-6
-"""A logprob (or the identifiers' log-sum) above this is not a probability: unusable."""
+"""A logprob above this is not a log-probability: the logprobs are unusable."""
+
+MAX_PROBABILITY_SUM = 1.01
+"""Identifier probabilities summing above this are inconsistent (rounded real logprobs can
+exceed 1 by a hair): the logprobs are unusable."""
 
 JUDGE_SYSTEM = (
     "You are a careful assistant that picks which of two AI model outputs better answers an "
@@ -135,7 +139,8 @@ def identifier_logprobs(first: Logprob) -> tuple[float, float] | str | None:
     :data:`MAX_TOP_LOGPROBS` entries are read; a repeated token string counts once; the
     sampled token counts when the top list lacks it. Returns None when neither identifier
     appears, and a reason string when the logprobs are unusable: a non-finite or positive
-    logprob on an identifier, or identifier probabilities that sum above 1.
+    logprob on an identifier, or identifier probabilities that sum above
+    :data:`MAX_PROBABILITY_SUM`.
     """
     entries = [(t.token, t.logprob) for t in (first.top_logprobs or [])[:MAX_TOP_LOGPROBS]]
     entries.append((first.token, first.logprob))
@@ -153,9 +158,9 @@ def identifier_logprobs(first: Logprob) -> tuple[float, float] | str | None:
         lp[key] = float(np.logaddexp(lp[key], min(logprob, 0.0)))
     if lp["m"] == -math.inf and lp["M"] == -math.inf:
         return None
-    total = float(np.logaddexp(lp["m"], lp["M"]))
-    if total > LOGPROB_TOLERANCE:
-        return f"identifier probabilities sum to {math.exp(total):.4f} > 1"
+    total = math.exp(float(np.logaddexp(lp["m"], lp["M"])))
+    if total > MAX_PROBABILITY_SUM:
+        return f"identifier probabilities sum to {total:.4f} > 1"
     return lp["m"], lp["M"]
 
 

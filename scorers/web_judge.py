@@ -107,6 +107,8 @@ NO_GRADE = "no_grade"
 """Score reason (and metric name) of a judge reply without a grade."""
 
 _GRADE_ANY_CASE = re.compile(r"grade:", re.IGNORECASE)
+_VERDICT_AFTER = re.compile(r"\s*(correct|incorrect)", re.IGNORECASE)
+"""LangChain's ``grade:\\s*(correct|incorrect)`` after the marker (anchored: linear)."""
 _WHITESPACE_RUN = re.compile(r"\s+")
 _FIELD_NAME = re.compile(r"\w+:")
 _EDGE_PUNCT = string.punctuation + string.whitespace
@@ -124,16 +126,6 @@ def _field_end(text: str) -> int:
         if newline >= 0 and _FIELD_NAME.match(text, run.end()):
             return newline
     return len(text)
-
-
-def _verdict_word(text: str) -> bool | None:
-    """True/False when ``text`` starts with CORRECT / INCORRECT (any case, LangChain's prefix rule)."""
-    head = text[: len("incorrect")].lower()
-    if head.startswith("correct"):
-        return True
-    if head == "incorrect":
-        return False
-    return None
 
 
 def parse_grade(text: str, parsing: str = "lenient") -> bool | None:
@@ -156,7 +148,8 @@ def parse_grade(text: str, parsing: str = "lenient") -> bool | None:
     for last in _GRADE_ANY_CASE.finditer(plain):
         pass
     if last is not None:
-        return _verdict_word(plain[last.end() :].lstrip())
+        verdict = _VERDICT_AFTER.match(plain, last.end())
+        return None if verdict is None else verdict.group(1).lower() == "correct"
     words = plain.split()
     for word in (words[:1] + words[-1:]) if words else []:
         w = word.strip(_EDGE_PUNCT).upper()
