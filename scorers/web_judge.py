@@ -19,8 +19,8 @@ LangChain's regex search and youtu-agent's lazy ``.*?GRADE:`` both stop at the f
 
 - ``lenient`` (default; LangChain's rule except for which grade wins): ``*`` markup
   removed; the last ``grade:`` (any case) must be followed by ``correct`` or ``incorrect``
-  (any case; ``GRADE: CORRECT.`` is correct); a final ``grade:`` followed by anything else
-  is no grade. Only when the reply has no ``grade:`` at all: its first word, else its last
+  (any case; ``GRADE: CORRECT.`` is correct); a final ``grade:`` followed by anything else,
+  or by the prompt's own ``CORRECT or INCORRECT`` echoed back, is no grade. Only when the reply has no ``grade:`` at all: its first word, else its last
   word, if it is CORRECT or INCORRECT (edge punctuation ignored).
 - ``strict`` (youtu-agent / Training-Free GRPO's rule except for which grade wins): ``**``
   removed, the text after the last ``GRADE:`` (case-sensitive) up to the next ``Word:``
@@ -107,8 +107,9 @@ NO_GRADE = "no_grade"
 """Score reason (and metric name) of a judge reply without a grade."""
 
 _GRADE_ANY_CASE = re.compile(r"grade:", re.IGNORECASE)
-_VERDICT_AFTER = re.compile(r"\s*(correct|incorrect)", re.IGNORECASE)
-"""LangChain's ``grade:\\s*(correct|incorrect)`` after the marker (anchored: linear)."""
+_VERDICT_AFTER = re.compile(r"\s*(correct|incorrect)(?!\s*(?:or|/|\|)\s*(?:in)?correct\b)", re.IGNORECASE)
+"""LangChain's ``grade:\\s*(correct|incorrect)`` after the marker (anchored: linear), except that
+the prompt's own ``CORRECT or INCORRECT`` echoed back is no grade."""
 _WHITESPACE_RUN = re.compile(r"\s+")
 _FIELD_NAME = re.compile(r"\w+:")
 _EDGE_PUNCT = string.punctuation + string.whitespace
@@ -213,6 +214,7 @@ def web_judge(parsing: str = "lenient", cells: bool = True, model: str | None = 
             result = await grader.generate(prompt)
             judged = result.completion
             meta["judge"] = str(grader)
+            meta["judge_stop_reason"] = result.stop_reason  # e.g. max_tokens: a reply cut before its grade
             verdict = parse_grade(judged, parsing)
             reason = NO_GRADE if verdict is None else "correct" if verdict else "incorrect"
             return Score(

@@ -47,7 +47,7 @@ BAIT = [" ", "\n", "\t", "\r\n", " \n", "9", "0.", "-", "<", "*", "**", ":", "a"
 
 ANCHORS = {
     "grade": ["GRADE:", "grade:", "**GRADE:**", "GRADE: ", "EXPLANATION:", "\nNOTE:", "CORRECT", "INCORRECT",
-              "Grade: correct", "GRADE: CORRECT", "GRADE: INCORRECT", "GRADE:\n", "\n"],
+              "Grade: correct", "GRADE: CORRECT", "GRADE: INCORRECT", "GRADE:\n", "\n", " or INCORRECT", "/correct", " | "],
     "score": ["<Score>", "</Score>", "<score>", "</score>", "<Score>7", "7</Score>", "<Calculation>", "<", "+", "."],
     "judge": ["m", "M", " m", "M\n", "**M**", "'m'", "[", "The", "m or M"],
     "instruction": ["[Start Generation]", "[End Generation]", "[Start Generation]\n", " "],
@@ -137,6 +137,8 @@ def grade_oracle(text: str, parsing: str) -> bool | None:
     starts = [m.start() for m in re.finditer("grade:", plain, re.IGNORECASE)]
     if starts:
         m = _LANGCHAIN.match(plain, starts[-1])  # LangChain's regex, at the final marker
+        if m and re.match(r"\s*(or|/|\|)\s*(in)?correct\b", plain[m.end() :], re.IGNORECASE):
+            return None  # the prompt's "CORRECT or INCORRECT" echoed back
         return None if m is None else m.group(1).upper() == "CORRECT"
     words = [w.strip(wj._EDGE_PUNCT).upper() for w in plain.split()]
     for w in (words[:1] + words[-1:]) if words else []:
@@ -164,7 +166,7 @@ def check_grade_injection(parts: tuple[str, str, str]) -> Outcome:
     after = "" if "grade:" in after.lower() else after
     reply = before + INJECTED + between + "\nGRADE: INCORRECT" + after
     (lenient, cpu1), (strict, cpu2) = timed(wj.parse_grade, reply, "lenient"), timed(wj.parse_grade, reply, "strict")
-    error = None if lenient is False and strict is False else f"injected grade won ({lenient}, {strict}): {reply[-300:]!r}"
+    error = None if lenient is not True and strict is not True else f"injected grade won ({lenient}, {strict}): {reply[-300:]!r}"
     return Outcome(max(cpu1, cpu2), error)
 
 
@@ -375,3 +377,5 @@ def test_the_issue_cases_are_fast_and_right() -> None:
     assert wj.parse_grade(reply, "lenient") is False and wj.parse_grade(reply, "strict") is False
     assert wj.parse_grade("**GRADE:** correct", "lenient") is True and wj.parse_grade("GRADE: INCORRECT", "lenient") is False
     assert wj.parse_grade("GRADE: CORRECT\nGRADE: maybe", "lenient") is None  # the final grade is unreadable
+    for echo in ("GRADE: CORRECT or INCORRECT", "GRADE: correct/incorrect", "GRADE: Incorrect | Correct"):
+        assert wj.parse_grade(echo, "lenient") is None and wj.parse_grade(echo, "strict") is False
