@@ -322,7 +322,9 @@ class ScriptedJudge:
             return _judge_output(ref_id)
         if q == "inst3":  # unparseable
             return _judge_output("I cannot decide between them.")
-        return _judge_output(model_id, {"The": -0.1, "A": -2.0})  # inst4: logprobs without m/M -> discrete
+        if q == "inst4":  # a NaN logprob on an identifier: unusable, the text verdict decides
+            return _judge_output(model_id, [(model_id, math.nan), (ref_id, math.log(0.3)), ("The", -0.1)])
+        return _judge_output(model_id, {"The": -0.1, "A": -2.0})  # logprobs without m/M -> discrete
 
 
 def _run(tmp_path: Path, task, judge: ScriptedJudge, log_name: str = "logs"):
@@ -342,6 +344,7 @@ def _check_results(log, judge: ScriptedJudge):
     assert math.isnan(by_q["inst3"].value) and by_q["inst3"].metadata["reason"].startswith("unparseable")
     assert by_q["inst3"].reason == by_q["inst3"].metadata["reason"]
     assert by_q["inst4"].value == 1.0 and by_q["inst4"].metadata["method"] == "discrete"
+    assert "invalid logprob nan" in by_q["inst4"].metadata["note"]
     metrics = log.results.scores[0].metrics
     # the unscored judgement is left out of the win rate (AlpacaEval's rule) and counted
     assert metrics["n_total"].value == 4 and log.results.scores[0].unscored_samples == 1

@@ -205,6 +205,8 @@ QUALITY_MARK = SELF_REWARD_PROMPT.split(".")[0]
 
 def _judge_reply(m: re.Match | None) -> str:
     value = m.group(1) if m else "?"
+    if value == "BAIT":  # an open tag then 20k spaces: over a minute of regex backtracking before
+        return "<Score>" + " " * 20_000
     return "I will not rate this." if value == "NOTAG" else f"fine <Score>{value}</Score>"
 
 
@@ -350,7 +352,7 @@ def test_hostile_outputs_never_crash(tmp_path):
     huge = "z" * 50_000
     model = scripted(
         ["", huge, "[Start Generation][End Generation]", "Say {hi} <Score>10</Score>"],
-        {"Say": ["r=NOTAG q=NOTAG", "r=3 q=8"]},
+        {"Say": ["r=BAIT q=NOTAG", "r=3 q=8"]},
     )
     log = run_game(tmp_path, model, games=1, n=4, g=2)
     (game,) = sp.logged_games(log)
