@@ -13,9 +13,9 @@ and ``M`` (shown second), and answers with the identifier of the better one.
   an absent identifier having probability 0. Unlike AlpacaEval (which matches the exact
   token), token variants that strip to the same identifier (``m``, `` m``) are one answer:
   their probabilities are **summed**. A NaN, infinite or positive logprob on an identifier,
-  or identifier probabilities summing above 1, make the logprobs unusable (``metadata.note``
-  says why). Without usable logprobs the discrete answer (first word ``m`` / ``M``) gives 0
-  or 1.
+  or identifier probabilities summing above 1 (past rounding: 1.01), make the logprobs
+  unusable (``metadata.note`` says why). Without usable logprobs the discrete answer (first
+  word ``m`` / ``M``) gives 0 or 1.
 * Identical outputs: 0.5 (a draw) without calling the judge.
 * Unparseable answer, empty answer or missing reference: ``Score.unscored`` with the reason
   (``Score.reason`` and ``metadata.reason``) and a logged warning.
@@ -28,10 +28,10 @@ records the rest as the score's ``unscored_samples``, and ``harness alpaca-metri
 prints them as ``n_unscored``.
 
 Metrics (percent units, as the AlpacaEval leaderboard): ``win_rate`` (draw = 0.5),
-``standard_error`` (SEM, ddof 1), ``discrete_win_rate``, ``n_total`` (a count), ``win_rate_<subset>`` per
-``dataset`` subset, ``avg_length`` (characters of the model's output) and, when the
-instruction difficulties are supplied, ``length_controlled_winrate`` / ``lc_standard_error``
-(see harness/alpaca_metrics.py).
+``standard_error`` (SEM, ddof 1), ``discrete_win_rate``, ``n_total`` (a count),
+``win_rate_<subset>`` per ``dataset`` subset, ``avg_length`` (characters of the model's
+output) and, when the instruction difficulties are supplied, ``length_controlled_winrate`` /
+``lc_standard_error`` (see harness/alpaca_metrics.py).
 """
 
 from __future__ import annotations

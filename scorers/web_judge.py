@@ -19,9 +19,10 @@ LangChain's regex search and youtu-agent's lazy ``.*?GRADE:`` both stop at the f
 
 - ``lenient`` (default; LangChain's rule except for which grade wins): ``*`` markup
   removed; the last ``grade:`` (any case) must be followed by ``correct`` or ``incorrect``
-  (any case; ``GRADE: CORRECT.`` is correct); a final ``grade:`` followed by anything else,
-  or by the prompt's own ``CORRECT or INCORRECT`` echoed back, is no grade. Only when the reply has no ``grade:`` at all: its first word, else its last
-  word, if it is CORRECT or INCORRECT (edge punctuation ignored).
+  (any case; ``GRADE: CORRECT.`` is correct); a final ``grade:`` followed by anything
+  else, or by the prompt's own ``CORRECT or INCORRECT`` echoed back, is no grade. Only
+  when the reply has no ``grade:`` at all: its first word, else its last word, if it is
+  CORRECT or INCORRECT (edge punctuation ignored).
 - ``strict`` (youtu-agent / Training-Free GRPO's rule except for which grade wins): ``**``
   removed, the text after the last ``GRADE:`` (case-sensitive) up to the next ``Word:``
   line must be exactly ``CORRECT`` (case-insensitive, surrounding space ignored); anything
