@@ -33,8 +33,9 @@ CPU_LIMIT_S = 0.25
 MAX_INPUT = 1_000_000
 """Largest hostile input, in characters."""
 
-CI_EXAMPLES = 100
-"""Hypothesis examples per property in the test suite (the bench runs more)."""
+CI_EXAMPLES = 75
+"""Hypothesis examples per parser in the test suite, on top of the deterministic bait sweep (hundreds
+of 1 MB inputs per parser); the bench runs 2,000+."""
 
 FUZZ = settings(max_examples=CI_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 
@@ -355,7 +356,7 @@ def test_every_anchor_followed_by_a_window_of_bait(kind: str) -> None:
             assert outcome.error is None and outcome.cpu < CPU_LIMIT_S, (kind, text[-80:], outcome)
 
 
-@settings(max_examples=200, deadline=None, database=None)
+@settings(max_examples=150, deadline=None, database=None)
 @given(st.text(alphabet=[" ", "\n", "\t", "\u2028", "\u00a0", "a", "_", ":", "G", "1", "é"], max_size=80))
 def test_field_end_equals_the_upstream_lookahead(text: str) -> None:
     """The one-pass field end is exactly youtu-agent's ``\\n\\s*\\w+:`` (on inputs where that regex is fast)."""
