@@ -19,4 +19,5 @@ run scorer_cost.py
 run sandbox_python.py -n 10
 run apigen_matcher.py --repeat 500 --random 3000
 run countdown_fuzz.py
+run judge_fuzz.py
 echo "=== all benchmarks: $(( $(date +%s) - start )) s"

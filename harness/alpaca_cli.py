@@ -15,7 +15,7 @@ from typing import Any
 
 COLUMNS = [
     "name", "win_rate", "standard_error", "discrete_win_rate", "n_wins", "n_wins_base", "n_draws",
-    "n_total", "avg_length", "length_controlled_winrate", "lc_standard_error", "lc_variant",
+    "n_total", "n_unscored", "avg_length", "length_controlled_winrate", "lc_standard_error", "lc_variant",
 ]
 """Table columns (leaderboard names; percent units)."""
 
@@ -85,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
         m = am.annotation_metrics(records, name=name, difficulty=difficulty, gamed=gamed,
                                   regularize_lambda=lam, weights=weights, lc=lc)
         results.append(m)
-        print(f"{name}: {m.n_total} rows" + (f", LC {m.lc_variant}" if m.lc_variant else ""), file=sys.stderr)
+        print(f"{name}: {m.n_total} rows" + (f" scored, {m.n_unscored} unscored (left out, as AlpacaEval does)"
+              if m.n_unscored else "") + (f", LC {m.lc_variant}" if m.lc_variant else ""), file=sys.stderr)
     if difficulty is None and not args.no_lc and not args.lc_without_difficulty:
         print("length_controlled_winrate not computed: pass --instruction-difficulty FILE "
               "(and --gamed-baselines FILE for the official regularised fit).", file=sys.stderr)

@@ -4,9 +4,15 @@ Conventions follow ``tatsu-lab/alpaca_eval`` (see README, "AlpacaEval"):
 
 * A *preference* is in [1, 2]; ``preference - 1`` is the probability that the judge
   prefers ``output_2`` (the evaluated model) over ``output_1`` (the reference). The
-  legacy draw encoding 0 means 1.5; NaN and out-of-range values are dropped.
+  legacy draw encoding 0 means 1.5.
+* **Unscored** rows (a missing, NaN, infinite or out-of-range preference: the judge gave
+  no usable answer) are left out of every metric, as AlpacaEval does (its annotator drops
+  NaN annotations with a warning, ``_postprocess``; ``describe_head2head`` keeps only valid
+  preferences, so ``n_total`` counts scored rows). They are counted in ``n_unscored``, so
+  a win rate over fewer rows than the file holds always says so.
 * ``win_rate = 100 * mean(x)`` (a draw counts 0.5), ``standard_error = 100 * SEM(x)``
-  (ddof = 1), ``discrete_win_rate`` rounds each x to 0 / 1 (exactly 0.5 stays a draw).
+  (ddof = 1), ``discrete_win_rate`` rounds each x to 0 / 1 (exactly 0.5 stays a draw),
+  all over the scored rows.
 * ``avg_length`` is the mean model-output length in characters, truncated to an int.
 * The length-controlled win rate is the GLM
   ``P(model wins | i) = sigmoid(phi * tanh(std_delta_len_i) + psi * d_i + theta)`` with
@@ -61,6 +67,9 @@ class AlpacaMetrics(BaseModel):
     n_wins_base: int
     n_draws: int
     n_total: int
+    """Scored rows: the denominator of the win rate."""
+    n_unscored: int = 0
+    """Rows without a usable preference, left out of every metric (AlpacaEval's rule)."""
     avg_length: int | None = None
     length_controlled_winrate: float | None = None
     lc_standard_error: float | None = None
@@ -234,10 +243,19 @@ def discrete(x: np.ndarray) -> np.ndarray:
     return np.where(x == 0.5, 0.5, np.where(x > 0.5, 1.0, 0.0))
 
 
-def raw_metrics(x: np.ndarray, name: str = "", avg_length: int | None = None) -> AlpacaMetrics:
-    """Win rate, SE, discrete win rate and counts from x values (NaN rows dropped)."""
+def scored(x: np.ndarray) -> np.ndarray:
+    """True where x is a usable preference (finite, in [0, 1])."""
     x = np.asarray(x, dtype=float)
-    x = x[~np.isnan(x)]
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(x) & (x >= 0.0) & (x <= 1.0)
+
+
+def raw_metrics(x: np.ndarray, name: str = "", avg_length: int | None = None) -> AlpacaMetrics:
+    """Win rate, SE, discrete win rate and counts over the scored x values (the rest counted as unscored)."""
+    x = np.asarray(x, dtype=float)
+    keep = scored(x)
+    n_unscored = int((~keep).sum())
+    x = x[keep]
     n = len(x)
     return AlpacaMetrics(
         name=name,
@@ -248,6 +266,7 @@ def raw_metrics(x: np.ndarray, name: str = "", avg_length: int | None = None) ->
         n_wins_base=int((x < 0.5).sum()),
         n_draws=int((x == 0.5).sum()),
         n_total=n,
+        n_unscored=n_unscored,
         avg_length=avg_length,
     )
 
@@ -384,7 +403,7 @@ def length_controlled(
 
     ``difficulty`` None fits the minimal GLM (length + intercept). ``gamed`` (with a
     difficulty vector and a non-zero lambda) adds the regularisation rows of the official
-    ``length_controlled_v1``. Rows with NaN x are dropped from the fit but predicted.
+    ``length_controlled_v1``. Unscored rows (see :func:`scored`) are dropped from the fit but predicted.
     """
     x = np.asarray(x, dtype=float)
     n = len(x)
@@ -393,7 +412,7 @@ def length_controlled(
         fit = GlmFit(length=0.0, difficulty=0.0, intercept=0.0)
         return 50.0, 0.0, fit, "baseline"
     sdl = length_features(len_reference, len_model)
-    keep = ~np.isnan(x)
+    keep = scored(x)
     use_d = difficulty is not None
     cols = [np.tanh(sdl[keep])] + ([d[keep]] if use_d else []) + [np.ones(keep.sum())]
     X = np.column_stack(cols)

@@ -237,15 +237,17 @@ def test_walker_end_to_end_reaches_answer_and_reports_cells(tmp_path: Path) -> N
             assert "HTTP 500" in texts and "not a web page" in texts  # (timeouts: tests/test_web.py)
             assert "only its beginning was read" in texts and "There is no button 'No such button'" in texts
             assert sample.store["web_clicks"] == 4
-            assert math.isnan(score.value) and score.metadata["reason"] == "unparseable_judge_output"
+            # a judge reply without a grade is incorrect (Training-Free GRPO's rule), and says why
+            assert score.value == "I" and score.metadata["reason"] == "no_grade" and score.reason == "no_grade"
     by_reducer = {s.reducer: {k: m.value for k, m in s.metrics.items()} for s in log.results.scores}
-    assert by_reducer["mean"]["single_source/easy"] == 1.0 and by_reducer["mean"]["overall"] == 1.0
-    assert by_reducer["pass_at_3"]["overall"] == 1.0
-    assert log.results.scores[0].scored_samples == 1 and log.results.scores[0].unscored_samples == 1
+    assert by_reducer["mean"]["single_source/easy"] == 1.0 and by_reducer["mean"]["multi_source/hard"] == 0.0
+    assert by_reducer["mean"]["overall"] == 0.5 and by_reducer["pass_at_3"]["overall"] == 0.5
+    assert by_reducer[None] == {"no_grade": 3}  # 1 question x 3 epochs, counted over the unreduced replies
+    assert log.results.scores[0].scored_samples == 2 and log.results.scores[0].unscored_samples == 0
     table = cell_table(log.location)
     assert "setting=walker_react" in table and "Mean@3" in table and "Pass@3" in table
     assert "| single_source | 100.00" in table
-    assert "1 (3 unscored)" in table
+    assert "1 (3 no grade)" in table
 
 
 def test_visit_page_refuses_private_hosts_and_blocked_domains() -> None:
