@@ -546,7 +546,7 @@ def verdict(c: Comparison) -> str:
     """One line, read from the p-value by COMPARE_RULE; the CI it quotes agrees by construction."""
     r = c.result
     d = r.diff
-    unit = f" {c.unit}" if c.unit else ""
+    unit = f" {_diff_unit(c.unit)}" if c.unit else ""
     where = "excludes" if r.distinguishable else "includes"
     line = (f"{c.task} {c.label}: {'distinguishable from noise' if r.distinguishable else 'NOT distinguishable from noise'}"
             f" at the 5% level: B-A = {_signed(d.value, c.percent)}{unit}, p={r.p_value:.3g}"
@@ -555,6 +555,11 @@ def verdict(c: Comparison) -> str:
         line += (f" (with {d.n} shared problems the smallest p this test can give is 2/2^{d.n} = {r.min_p:.3g}:"
                  " no difference can be distinguishable)")
     return line
+
+
+def _diff_unit(unit: str | None) -> str | None:
+    """The unit of a difference: percentage points for % metrics."""
+    return "pts" if unit in ("%", "pts") else unit
 
 
 def _num(v: float, percent: bool) -> str:
@@ -575,7 +580,8 @@ def render_compare(a: RunRecord, b: RunRecord, comps: list[Comparison]) -> str:
     for c in comps:
         d = c.result.diff
         rows.append([c.task, f"{c.label} ({c.unit})" if c.unit else c.label, _num(c.a, c.percent), _num(c.b, c.percent),
-                     f"{_signed(d.value, c.percent)} [{_num(d.low, c.percent)}, {_num(d.high, c.percent)}]",
+                     f"{_signed(d.value, c.percent)} [{_num(d.low, c.percent)}, {_num(d.high, c.percent)}]"
+                     + (f" {_diff_unit(c.unit)}" if c.unit else ""),
                      f"{c.result.p_value:.3g}" + ("" if c.result.exact else " (MC)"),
                      f"{c.result.wins}/{c.result.losses}/{c.result.ties}", c.shared])
     head = f"A: {a.model} {a.method} {a.task} ({Path(a.path).name})\nB: {b.model} {b.method} {b.task} ({Path(b.path).name})\n"
@@ -671,8 +677,9 @@ def run_compare(args: argparse.Namespace) -> int:
         raise ValueError("the two logs share no per-problem metric on common problems")
     if args.json:
         payload = [
-            {"task": c.task, "metric": c.label, "unit": c.unit, "a": c.a, "b": c.b, "diff": c.result.diff.value,
-             "low": _json_bound(c.result.diff.low), "high": _json_bound(c.result.diff.high),
+            {"task": c.task, "metric": c.label, "unit": c.unit, "a": _scaled(c.a, c), "b": _scaled(c.b, c),
+             "diff_unit": _diff_unit(c.unit), "diff": _scaled(c.result.diff.value, c),
+             "low": _json_bound(_scaled(c.result.diff.low, c)), "high": _json_bound(_scaled(c.result.diff.high, c)),
              "p_value": c.result.p_value, "exact": c.result.exact, "distinguishable": c.result.distinguishable,
              "wins": c.result.wins, "losses": c.result.losses, "ties": c.result.ties, "shared": c.shared,
              "log_a": ra.path, "log_b": rb.path, "rule": COMPARE_RULE}
@@ -683,6 +690,11 @@ def run_compare(args: argparse.Namespace) -> int:
         for ra, rb, comps in comps_all:
             print(render_compare(ra, rb, comps))
     return 0
+
+
+def _scaled(v: float, c: Comparison) -> float:
+    """A value in the unit the table shows (% and pts: x100)."""
+    return 100.0 * v if c.percent else v
 
 
 def _json_bound(v: float) -> float | None:

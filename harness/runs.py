@@ -181,7 +181,7 @@ class LibraryInfo(BaseModel):
         if not self.found:
             return f"{name} (not found)"
         double = ", TEST DOUBLE" if self.settings.get("test_double") else ""
-        return f"{name} ({self.domain or self.task or '?'}{double})"
+        return f"{name} ({self.domain or self.task or 'no provenance'}{double})"
 
 
 class MetricResult(BaseModel):

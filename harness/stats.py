@@ -212,6 +212,8 @@ class SignFlips:
                 inside = mid
             else:
                 outside = mid
+        if abs(inside) < 1e-9 * abs(step) and self.p_value(0.0) >= alpha:
+            return 0.0  # a bound at 0 (ties make p jump there), not float noise around it
         return inside
 
 

@@ -168,7 +168,8 @@ def test_compare_paired_difference_and_sign_flip(logs, capsys) -> None:
     out = cli(capsys, "compare", str(logs["a"]), str(logs["b"]), "--json", "--metric", "Mean@4")
     (row,) = json.loads(out)
     diffs = [0, 0.25, 0.25, 0.25]  # per problem: B - A
-    assert row["diff"] == pytest.approx(sum(diffs) / 4)
+    assert (row["unit"], row["diff_unit"]) == ("%", "pts")  # numbers in the units the table shows
+    assert row["diff"] == pytest.approx(100 * sum(diffs) / 4) and row["a"] == pytest.approx(100 * 7 / 16)
     # 16 sign flips of (0, .25, .25, .25): |sum| reaches 0.75 only with the three non-zero signs alike
     assert row["p_value"] == pytest.approx(4 / 16) and row["exact"] and not row["distinguishable"]
     assert (row["wins"], row["losses"], row["ties"], row["shared"]) == (3, 0, 1, 4)
