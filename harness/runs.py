@@ -804,8 +804,8 @@ CONFIG_IGNORED_GENERATE = (
 )
 """Generation settings about transport, not about what the model is asked to do."""
 
-CONFIG_IGNORED_METADATA_PREFIX = "experience"
-"""Library metadata (path, hashes, counts): the library's identity stands for all of it."""
+CONFIG_IGNORED_METADATA_PREFIX = "experiences"
+"""Library metadata (path, hashes, counts, model): the library's identity stands for all of it."""
 
 
 def run_config(log: Any) -> dict[str, Any]:
@@ -825,12 +825,12 @@ def run_config(log: Any) -> dict[str, Any]:
         for k, v in (gen.model_dump(exclude_none=True) if gen is not None else {}).items():
             if k not in CONFIG_IGNORED_GENERATE:
                 out[f"role.{role}.{k}"] = v
-    for k, v in (ev.task_args or {}).items():
-        if k != "experiences" and v is not None:
-            out[f"arg.{k}"] = v
-    for k, v in (ev.metadata or {}).items():
-        if not k.startswith(CONFIG_IGNORED_METADATA_PREFIX) and f"arg.{k}" not in out:
-            out[f"meta.{k}"] = v
+    # task args as typed, then the settings the task and solver recorded as in effect (the
+    # tfgrpo solver's default base_solver equals an explicit -T base_solver=direct)
+    settings = {k: v for k, v in (ev.task_args or {}).items() if k != "experiences"}
+    settings.update({k: v for k, v in (ev.metadata or {}).items() if not k.startswith(CONFIG_IGNORED_METADATA_PREFIX)})
+    for k, v in settings.items():
+        out[f"task.{k}"] = v
     ds = ev.dataset
     ids = sorted(str(i) for i in (ds.sample_ids or []))
     out["data.name"] = ds.name

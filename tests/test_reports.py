@@ -271,3 +271,15 @@ def test_lsp_zero_log_fills_only_the_lsp_zero_row(env, tmp_path, capsys) -> None
     assert md_row(out, "LSP-Zero (no data)")[2] == "33.0"
     assert md_row(out, "LSP (no data)")[2] == "— (no log)"
     assert md_row(out, "Base (Llama-3.2-3B-Instruct)")[2] == "— (no log)"
+
+
+def test_an_explicit_default_is_the_same_configuration(env, tmp_path, capsys) -> None:
+    """-T base_solver=direct and no base_solver (the tfgrpo solver's default) are one row."""
+    def implicit(log):
+        del log.eval.task_args["base_solver"]
+    rewrite_log(env["math_log"], tmp_path / "logs" / "implicit.eval", implicit)
+    (tmp_path / "logs" / "explicit.eval").write_bytes(env["math_log"].read_bytes())
+    runs, _ = read_runs([str(tmp_path / "logs")], tool_calls=False)
+    assert len({r.config_id for r in runs}) == 1
+    out = cli(capsys, "leaderboard", str(tmp_path / "logs"), "--format", "csv", "--no-tool-calls")
+    assert len(list(csv.DictReader(io.StringIO(out)))) == 1
