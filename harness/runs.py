@@ -47,9 +47,10 @@ FRACTION_METRICS = (
 score that has ``accuracy``, e.g. WebWalkerQA's per-cell accuracies and ``overall``)."""
 
 DIFFERENCE_METRICS = {"gain": ("second_try", "first_try")}
-"""Metric -> (minuend, subtrahend): metrics that are a difference of two fraction metrics of the same score: shown in
-percentage points, and their per-problem values (for CIs) are the per-problem differences
-of the two metrics under the same reducer -- what the metric's value is the mean of."""
+"""Metric -> (minuend, subtrahend): a difference of two fraction metrics of the same score.
+Shown in percentage points; its per-problem values (for CIs) are the per-problem
+differences of the two under the same reducer -- what the metric's value is the mean of
+(under pass@k, pass@k of the per-epoch differences is another, larger, number)."""
 
 PERCENT_SCALE_METRICS = re.compile(
     r"^(win_rate(_.+)?|standard_error|discrete_win_rate|length_controlled_winrate(_noreg)?|lc_standard_error)$"
@@ -724,7 +725,7 @@ def log_metrics(log: Any, epochs: int) -> list[MetricResult]:
         names = [n for n in score.metrics if not (n == "stderr" or n.endswith("_stderr"))]
         block_is_accuracy = "accuracy" in score.metrics
         per_problem = {
-            n: _per_problem(red.samples, n, to_float, block=score.name) if red is not None else None for n in names
+            n: _per_problem(red.samples, n, to_float, score_name=score.name) if red is not None else None for n in names
         }
         for name, (minuend, subtrahend) in DIFFERENCE_METRICS.items():
             if name in per_problem and per_problem.get(minuend) and per_problem.get(subtrahend):
@@ -767,18 +768,18 @@ def log_metrics(log: Any, epochs: int) -> list[MetricResult]:
 
 
 def _per_problem(
-    samples: list[Any], metric: str, to_float: Any, block: str | None = None
+    samples: list[Any], metric: str, to_float: Any, score_name: str | None = None
 ) -> dict[str, float] | None:
     """Each problem's reduced value of ``metric`` (for a dict-valued score: its key
-    ``metric``, or the score's own key ``block`` for a generic ``mean``)."""
+    ``metric``, or for a generic ``mean`` the key named like the score)."""
     out: dict[str, float] = {}
     for s in samples:
         v = s.value
         if isinstance(v, dict):
             if metric in v:
                 v = v[metric]
-            elif metric in ("accuracy", "mean") and block in v:
-                v = v[block]
+            elif metric in ("accuracy", "mean") and score_name in v:
+                v = v[score_name]
             else:
                 return None
         elif metric not in ("accuracy", "mean"):
