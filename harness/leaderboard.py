@@ -448,7 +448,7 @@ def chart_section(task: str, rows: list[Row]) -> list[str]:
     bars, left_out = [], []
     for r in rows:
         c = r.cell_for(measure)
-        name = _bar_name(r, c, False) if c else _bar_name(r, Cell(None), False)
+        name = _bar_name(r, c or Cell(None), False)
         if c is None:
             left_out.append(f"{name}: has no {measure[2]} under the {measure[1]} reducer "
                             f"(its metrics: {', '.join(r.cells) or 'none'})")
