@@ -478,3 +478,53 @@ def test_library_path_relative_to_the_shell(tmp_path: Path, monkeypatch: pytest.
     assert resolve_library_path("libs/math.json") == lib.resolve()
     with pytest.raises(FileNotFoundError, match="tried"):
         resolve_library_path("libs/missing.json")
+
+
+# --------------------------------------------------------------------------- artifacts
+
+
+@pytest.mark.parametrize(
+    "content, where",
+    ids=["list", "entry-not-object", "experiences-string", "entry-without-text", "other-json", "version-string",
+         "version-newer", "deep-nesting"],
+    argvalues=[
+        ("[1, 2]", "top level"),
+        ('{"experiences": [1]}', "experiences.0"),
+        ('{"experiences": "Check parity."}', "experiences"),
+        ('{"experiences": [{"id": "G0"}]}', "experiences.0.text"),
+        ('{"identity": {}, "config": {}}', "no 'experiences' key"),  # e.g. a run's config.json
+        ('{"schema_version": "1", "experiences": []}', "not a number"),
+        ('{"schema_version": 99, "experiences": []}', "newer than this harness"),
+        ("[" * 50_000, "not a JSON experience library"),
+    ],
+)
+def test_library_of_the_wrong_shape_is_one_line(tmp_path: Path, content: str, where: str) -> None:
+    path = tmp_path / "lib.json"
+    path.write_text(content)
+    with pytest.raises(ValueError) as info:
+        ExperienceLibrary.load(path)
+    message = str(info.value)
+    assert where in message and "\n" not in message and len(message) < 600
+    assert "pydantic" not in message and "errors.pydantic.dev" not in message
+
+
+def test_library_load_never_dumps_internals(tmp_path: Path) -> None:
+    """Any JSON value: a library, or one ValueError line naming the expected shape."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+    values = st.recursive(scalars, lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=12), c, max_size=4), max_leaves=12)
+    shaped = st.fixed_dictionaries({"experiences": values}, optional={"schema_version": values, "steps": values, "provenance": values})
+    path = tmp_path / "lib.json"
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(value=values | shaped)
+    def check(value: Any) -> None:
+        path.write_text(json.dumps(value))
+        try:
+            ExperienceLibrary.load(path)
+        except ValueError as ex:
+            assert "\n" not in str(ex) and str(path) in str(ex), str(ex)
+
+    check()
