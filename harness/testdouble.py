@@ -76,8 +76,16 @@ class ScriptTurn:
 
 
 def load_script(path: str) -> list[ScriptTurn]:
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    turns = [ScriptTurn(json.loads(line)) for line in lines if line.strip()]
+    from harness.datasets import parse_jsonl
+
+    try:
+        rows = parse_jsonl(Path(path).read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as ex:
+        raise ValueError(f"test double script {path} line {ex.lineno} column {ex.colno}: invalid JSON ({ex.msg})") from None
+    for where, row in rows:
+        if not isinstance(row, dict):
+            raise ValueError(f"test double script {path} {where}: expected a JSON object, got {type(row).__name__}")
+    turns = [ScriptTurn(row) for _, row in rows]
     if not turns:
         raise ValueError(f"test double script {path} has no turns")
     return turns
