@@ -97,7 +97,7 @@ def test_parse_jsonl_positions_match_the_whole_text() -> None:
 
     value = st.dictionaries(st.text(max_size=6), st.integers() | st.text(max_size=12), max_size=3)
 
-    @settings(max_examples=30, deadline=None)
+    @settings(max_examples=20, deadline=None)
     @given(st.lists(value, min_size=1, max_size=8), st.data(), st.booleans())
     def check(values: list, data: st.DataObject, ascii_only: bool) -> None:
         lines = [json.dumps(v, ensure_ascii=ascii_only) for v in values]
