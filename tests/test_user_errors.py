@@ -201,5 +201,5 @@ def test_test_double_script_reports_its_broken_line(tmp_path: Path) -> None:
 
     script = tmp_path / "s.jsonl"
     script.write_text('{"content": "a"}\n\n{"content": "b",}\n')
-    with pytest.raises(ValueError, match=r"s.jsonl line 3 column 17: invalid JSON"):
+    with pytest.raises(PrerequisiteError, match=r"s.jsonl line 3 column 17: invalid JSON"):
         get_model("testdouble/x", script=str(script), memoize=False)
