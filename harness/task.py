@@ -172,15 +172,17 @@ def unknown_task_arguments(
 ) -> PrerequisiteError:
     """One line: the unknown ``-T`` arguments, what the user probably meant, and what the task
     (and its solver) take. Call it from the task's body (or below it)."""
-    name, arguments = task_on_stack() or ("the task", [])
+    found = task_on_stack()
+    arguments = found[1] if found else []
     options = inspect_eval_options()
     hints = [h for k, v in unknown.items() if (h := _hint(k, v, [*arguments, *solver_options], options))]
     given = ", ".join(f"-T {k}={_value(v)}" for k, v in unknown.items())
-    takes = f"{name} takes: {', '.join(arguments) or 'no arguments'}"
+    takes = [f"{found[0]} takes: {', '.join(arguments) or 'no arguments'}"] if found else []
     if solver is not None:
-        takes += f"; its solver '{solver}' (-T solver=) takes: {', '.join(solver_options) or 'no options'}"
+        whose = "its solver" if found else "The solver"
+        takes.append(f"{whose} '{solver}' (-T solver=) takes: {', '.join(solver_options) or 'no options'}")
     return PrerequisiteError(
         f"Unknown task argument{'s' if len(unknown) > 1 else ''} {given}"
         + (f" ({'; '.join(hints)})" if hints else "")
-        + f". {takes}."
+        + (f". {'; '.join(takes)}." if takes else ".")
     )
