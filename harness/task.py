@@ -87,11 +87,11 @@ def harness_task(
     from harness.roles import require_judges
     from solvers import UnknownSolverOptions, build_solver
 
-    require_judges(judges or {}, task=name)
     try:
         built = build_solver(solver, template=template, **solver_args)
     except UnknownSolverOptions as ex:
         raise unknown_task_arguments(ex.unknown, solver=solver, solver_options=ex.accepted) from None
+    require_judges(judges or {}, task=name)  # after what the user typed is known to be right
     scorers = [*(scorer if isinstance(scorer, list) else [scorer]), *built.scorers]
     if not isinstance(dataset, Dataset):
         dataset = memory_dataset(dataset, name)
