@@ -79,6 +79,8 @@ class AlpacaMetrics(BaseModel):
     """With the gamed-baseline rows supplied: the same fit without the regularisation."""
     lc_weights: dict[str, float] | None = None
     """Fitted GLM coefficients: length (tanh), instruction_difficulty, model intercept."""
+    lc_weights_rejected: str | None = None
+    """Why the published GLM weights row named like this model was not used (LC was fitted instead)."""
 
 
 class GlmFit(BaseModel):
@@ -431,6 +433,40 @@ def length_controlled(
     return float(100 * p.mean()), 100 * sem(p), fit, variant
 
 
+WEIGHTS_ROW_TOLERANCE = 0.1
+"""Largest |predicted - observed| raw win rate (percentage points) for which a published GLM
+weights row is taken as the file's own.
+
+A row fitted on a file reproduces that file's raw win rate: the model term theta is an
+L1-penalised coefficient whose feature is 1 on exactly the model's rows, so at the optimum
+the row's mean prediction misses the observed mean by 1 / (C n). Measured with the real
+instruction difficulties on the 50 published models whose annotation files the alpaca_eval
+repository stores: at most 0.048 points (median 0.026). A row of another model passed this
+tolerance in 81 of 9,900 mismatched (file, row) pairs (0.8%), then with an LC error of
+median 0.35 and at most 5.2 points; AlpacaEval's NullModel file, whose ``generator_2`` is
+"example", misses the "example" row by 76.7 points.
+"""
+
+
+def weights_row_gap(
+    fit: GlmFit, x: np.ndarray, len_reference: Sequence[int], len_model: Sequence[int], difficulty: np.ndarray
+) -> float:
+    """Raw win rate (points) a stored GLM row predicts for this file, minus the file's own.
+
+    About 0 for the row fitted on this very file with these difficulties (see
+    :data:`WEIGHTS_ROW_TOLERANCE`); far from 0 for another model's row (or a difficulty
+    file the row was not fitted with). NaN preferences are left out of both means.
+    """
+    x = np.asarray(x, dtype=float)
+    d = positional_difficulty(difficulty, len(x))
+    sdl = length_features(len_reference, len_model)
+    p = _sigmoid(fit.length * np.tanh(sdl) + fit.difficulty * d + fit.intercept)
+    keep = ~np.isnan(x)
+    if not keep.any():
+        return math.nan
+    return float(100 * (p[keep].mean() - x[keep].mean()))
+
+
 def predict_from_weights(fit: GlmFit, difficulty: np.ndarray, baseline: GlmFit | None = None) -> tuple[float, float]:
     """LC win rate (and SE) from stored GLM weights, against ``baseline`` (default: the reference)."""
     dt = fit.intercept - (baseline.intercept if baseline else 0.0)
@@ -463,8 +499,12 @@ def annotation_metrics(
     """All metrics of one AlpacaEval annotation file (``output_1`` = reference, ``output_2`` = model).
 
     ``weights`` (published GLM weights) with ``difficulty``: LC is predicted from the
-    model's stored coefficients when the model is listed there (``stored_weights``);
-    otherwise LC is fitted (see :func:`length_controlled`).
+    model's stored coefficients (``stored_weights``) when a row is named like the model
+    AND reproduces this file's raw win rate (:func:`weights_row_gap` within
+    :data:`WEIGHTS_ROW_TOLERANCE`): a name alone does not make a row the file's (AlpacaEval's
+    own NullModel file is named "example", like another model's row). A row that fails
+    the check is reported in ``lc_weights_rejected`` and LC is fitted instead (see
+    :func:`length_controlled`).
     """
     for i, r in enumerate(records):
         if "preference" not in r or "output_1" not in r or "output_2" not in r:
@@ -477,8 +517,18 @@ def annotation_metrics(
         return m
     model = records[0].get("generator_2")
     is_baseline = model is not None and model == records[0].get("generator_1")
-    if weights is not None and difficulty is not None and str(model) in weights and not is_baseline:
-        fit = weights[str(model)]
+    stored = weights.get(str(model)) if weights is not None and difficulty is not None and not is_baseline else None
+    if stored is not None:
+        gap = weights_row_gap(stored, x, len_ref, len_model, difficulty)
+        if not abs(gap) <= WEIGHTS_ROW_TOLERANCE:
+            m.lc_weights_rejected = (
+                f"GLM weights row '{model}' not used: it predicts a raw win rate of {m.win_rate + gap:.2f} for "
+                f"this file, which has {m.win_rate:.2f} (the row was fitted on other data, or with other "
+                f"instruction difficulties); LC fitted instead"
+            )
+            stored = None
+    if stored is not None:
+        fit = stored
         value, se = predict_from_weights(fit, positional_difficulty(difficulty, len(records)))
         variant: str = "stored_weights"
     else:

@@ -77,10 +77,25 @@ class ScriptTurn:
 
 
 def load_script(path: str) -> list[ScriptTurn]:
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    turns = [ScriptTurn(json.loads(line)) for line in lines if line.strip()]
+    """The turns of a ``-M script=`` file; a bad file fails in one line naming its line."""
+    from inspect_ai._util.error import PrerequisiteError
+
+    from harness.datasets import parse_jsonl
+
+    try:
+        rows = parse_jsonl(Path(path).read_text(encoding="utf-8-sig"))
+    except OSError as ex:
+        raise PrerequisiteError(f"test double script {path} cannot be read: {ex}") from None
+    except json.JSONDecodeError as ex:
+        raise PrerequisiteError(
+            f"test double script {path} line {ex.lineno} column {ex.colno}: invalid JSON ({ex.msg})"
+        ) from None
+    for where, row in rows:
+        if not isinstance(row, dict):
+            raise PrerequisiteError(f"test double script {path} {where}: expected a JSON object, got {type(row).__name__}")
+    turns = [ScriptTurn(row) for _, row in rows]
     if not turns:
-        raise ValueError(f"test double script {path} has no turns")
+        raise PrerequisiteError(f"test double script {path} has no turns")
     return turns
 
 

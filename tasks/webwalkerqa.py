@@ -40,7 +40,7 @@ from inspect_ai.model import GenerateConfig
 
 from harness.datasets import DataUnavailable, load_dataset
 from harness.task import harness_task, paper_reducers
-from scorers.web_judge import cell_of, web_judge
+from scorers.web_judge import DEFAULT_GRADER, cell_of, web_judge
 from solvers.web import SETTING_ALIASES
 from solvers.web import SETTINGS as SETTING_DESCRIPTIONS
 
@@ -166,6 +166,7 @@ def web_task(
         epochs=EPOCHS,
         config=WALKER_CONFIG if chosen in ("webwalker", "walker_react") else WEB_CONFIG,
         reducers=paper_reducers(EPOCHS, ks=(EPOCHS,)),
+        judges={"grader": DEFAULT_GRADER},
         metadata={
             "setting": chosen if chosen in SETTINGS else f"{chosen} (no web)",
             "setting_description": SETTING_DESCRIPTIONS.get(chosen, "no web tools"),

@@ -110,7 +110,7 @@ def test_bad_split_and_setting(tmp_path: Path) -> None:
         webwalkerqa(data=str(data), split="dev")
     with pytest.raises(PrerequisiteError, match="setting=browse"):
         webwalkerqa(data=str(data), setting="browse")
-    with pytest.raises(PrerequisiteError, match="does not take option"):
+    with pytest.raises(PrerequisiteError, match="Unknown task argument -T max_clickz=3"):
         webwalkerqa(data=str(data), max_clickz=3)
 
 
