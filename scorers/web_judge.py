@@ -67,6 +67,8 @@ from inspect_ai.scorer import (
 )
 from inspect_ai.solver import TaskState
 
+from harness.calls import fill, message
+
 JUDGE_TEMPLATE = """\
 You are a teacher grading a quiz.
 You are given a question, the context the question is about, and a student's answer. \
@@ -207,12 +209,11 @@ def web_judge(parsing: str = "lenient", cells: bool = True, model: str | None = 
                     metadata={**meta, "reason": "no_answer"},
                 )
             grader = get_model(model, role="grader", default=DEFAULT_GRADER, config=GRADER_CONFIG)
-            prompt = JUDGE_TEMPLATE.format(
-                question=state.input_text,
-                answer=target.text,
-                prediction=prediction[:MAX_PREDICTION_CHARS],
+            filled = fill(
+                JUDGE_TEMPLATE,
+                {"question": state.input_text, "answer": target.text, "prediction": prediction[:MAX_PREDICTION_CHARS]},
             )
-            result = await grader.generate(prompt)
+            result = await grader.generate([message("web_judge", filled)])
             judged = result.completion
             meta["judge"] = str(grader)
             meta["judge_stop_reason"] = result.stop_reason  # e.g. max_tokens: a reply cut before its grade
