@@ -17,6 +17,7 @@ from inspect_ai.model import ChatMessageUser, GenerateConfig, get_model
 from harness.calls import TAG_KEY, fill, message, read_call
 from harness.testdouble import MARK, TEST_DOUBLE_KEY
 from harness.testdouble_roles import agrees, arithmetic_value, final_answer
+from tasks.alpacaeval import alpacaeval
 from tasks.self_play import self_play
 from tasks.webwalkerqa import webwalkerqa
 
@@ -54,6 +55,22 @@ def test_web_judge_follows_the_answers(tmp_path: Path) -> None:
     assert len(judged) == len(log.samples)
     for out, _ in judged:  # labelled in metadata and by name, not in the text the parser reads
         assert MARK not in out.completion and out.metadata[TEST_DOUBLE_KEY] is True and "judge" in out.model
+
+
+def test_alpaca_judge_prefers_the_answer_that_matches_the_reference(tmp_path: Path) -> None:
+    from harness.testdouble_roles import PREFERENCE
+
+    [log] = inspect_eval(alpacaeval(data=str(FIXTURES / "alpaca_eval_selfmade.jsonl")), model="testdouble/oracle",
+                         model_args={"p_correct": 0.5}, model_roles={"grader": "testdouble/judge"},
+                         log_dir=str(tmp_path), display="none")  # fmt: skip
+    assert log.status == "success", log.error
+    right = [s.output.completion.startswith(f"{MARK} Scripted correct") for s in log.samples]
+    assert 0 < sum(right) < len(right)
+    x = [0.5 if r else 1 - PREFERENCE for r in right]  # as good as the reference: even; wrong: it loses
+    assert [s.scores["alpaca_judge"].value for s in log.samples] == pytest.approx(x)
+    assert all(s.scores["alpaca_judge"].metadata["method"] == "logprobs" for s in log.samples)
+    [score] = log.results.scores
+    assert score.metrics["win_rate"].value == pytest.approx(100 * sum(x) / len(x))
 
 
 def test_self_play_game_is_judged_from_the_instructions(tmp_path: Path) -> None:
