@@ -135,7 +135,7 @@ def with_reference(samples: list[Sample], reference: str) -> list[Sample]:
     return samples
 
 
-def read_judge_prompt(path: str | None) -> tuple[str, str]:
+def judge_prompt_arg(path: str | None) -> tuple[str, str]:
     """(prompt text, label) of ``-T judge_prompt=``: the file as-is, or the official default."""
     if path is None:
         return JUDGE_TEMPLATE, JUDGE_TEMPLATE_NAME
@@ -178,7 +178,7 @@ def alpacaeval(
     """
     if ties not in TIES:
         raise PrerequisiteError(f"alpacaeval: -T ties must be one of {', '.join(TIES)}, not {ties!r}.")
-    prompt, prompt_label = read_judge_prompt(judge_prompt)
+    prompt, prompt_label = judge_prompt_arg(judge_prompt)
     samples = load_alpacaeval(data)
     if reference is not None:
         samples = with_reference(samples, reference)
