@@ -52,10 +52,13 @@ SPLITS = ("main", "silver")
 QUESTION_PROMPT = "{prompt}"
 """User prompt: the question itself (each setting's solver adds its own framing)."""
 
-WEB_CONFIG = GenerateConfig(temperature=0.3, top_p=0.95)
+MAX_TOKENS = 16384
+"""Tokens per agent call: Training-Free GRPO's ``rollout_max_tokens`` (WebWalker states none)."""
+
+WEB_CONFIG = GenerateConfig(temperature=0.3, top_p=0.95, max_tokens=MAX_TOKENS)
 """Agent sampling settings (youtu-agent's web agent config)."""
 
-WALKER_CONFIG = GenerateConfig(top_p=0.8)
+WALKER_CONFIG = GenerateConfig(top_p=0.8, max_tokens=MAX_TOKENS)
 """Sampling settings of the WebWalker settings (WebWalker's demo: ``top_p`` 0.8, the
 provider's default temperature)."""
 
