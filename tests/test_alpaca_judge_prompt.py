@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import subprocess
+from importlib import resources
 from pathlib import Path
 
 import pytest
 from helpers import mock_model, output
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from inspect_ai import eval as inspect_eval
 from inspect_ai._util.error import PrerequisiteError
+from inspect_ai.model import ModelOutput
+from inspect_ai.scorer import Target
+from inspect_ai.solver import TaskState
 
 from scorers.alpacaeval import JUDGE_TEMPLATE, judge_messages, parse_judge_template
 from tasks.alpacaeval import alpacaeval
 
-FIXTURES = Path(__file__).parent / "fixtures"
-DATA = FIXTURES / "alpaca_eval_selfmade.jsonl"
+OFFLINE = Path(str(resources.files("harness") / "data" / "offline"))
+"""The self-written data of the README's offline commands (``harness offline-data``)."""
+DATA = OFFLINE / "alpaca_eval.jsonl"
 MIRROR = Path("/work/.mirror/tatsu-lab+alpaca_eval/repo")
 OFFICIAL = "src/alpaca_eval/evaluators_configs/alpaca_eval_clf_gpt4_turbo/alpaca_eval_clf.txt"
 OFFICIAL_SHA256 = "784227e6dc2832fc08c43d2c8ea3a308e7523780187a1aaad2f85e30bac85f62"
@@ -92,31 +97,27 @@ def test_official_file_loads_as_is_and_user_only_prompts_work(tmp_path: Path) ->
     ]
 
 
-def _identical_policy(messages, tools, tool_choice, config):
-    """Copies the reference for the hash-function question, answers the rest its own way."""
-    text = messages[-1].text
-    if "hash function" in text:
-        return output("A hash function maps data of any size to a fixed-size value, so that equal inputs "
-                      "always give equal outputs.")  # fmt: skip
-    return output(f"My own answer to: {text}")
+def test_ties_half_skips_the_judge_and_ties_judge_asks_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import scorers.alpacaeval as module
+    from scorers.alpacaeval import alpaca_judge
 
-
-def test_ties_half_skips_the_judge_and_ties_judge_asks_it(tmp_path: Path) -> None:
-    calls: list[str] = []
+    calls: list[list[str]] = []
 
     def judge(messages, tools, tool_choice, config):
-        calls.append(messages[-1].text)
+        calls.append([m.role for m in messages])
         return output("M")
 
-    results = {}
-    for ties in ("half", "judge"):
-        calls.clear()
-        [log] = inspect_eval(alpacaeval(data=str(DATA), ties=ties), model=mock_model(_identical_policy),
-                             model_roles={"grader": mock_model(judge)}, log_dir=str(tmp_path / ties),
-                             display="none")  # fmt: skip
-        assert log.status == "success", log.error
-        tie = next(s.scores["alpaca_judge"] for s in log.samples if "hash function" in s.input)
-        results[ties] = (len(calls), tie.metadata["method"], tie.value)
-        assert log.eval.metadata["ties"] == ties and log.eval.task_args.get("ties", ties) == ties
-    assert results["half"] == (5, "identical", 0.5)  # 6 instructions, the identical one not judged
-    assert results["judge"][:2] == (6, "discrete") and results["judge"][2] in (0.0, 1.0)
+    monkeypatch.setattr(module, "get_model", lambda *a, **k: mock_model(judge))
+    reference = "A hash function maps data of any size to a fixed-size value."
+    state = TaskState(model="mockllm/model", sample_id=0, epoch=1, input="What is a hash function?", messages=[],
+                      metadata={"reference_output": reference})  # fmt: skip
+    state.output = ModelOutput.from_content(model="mockllm/model", content=reference)  # identical to the reference
+    half = asyncio.run(alpaca_judge(ties="half")(state, Target(reference)))
+    assert (half.value, half.metadata["method"], calls) == (0.5, "identical", [])
+    judged = asyncio.run(alpaca_judge(ties="judge")(state, Target(reference)))
+    assert calls == [["system", "user"]] and judged.metadata["method"] == "discrete" and judged.metadata["identical"]
+    assert judged.value == (0.0 if judged.metadata["switched"] else 1.0)  # "M" = shown second
+    with pytest.raises(ValueError, match="ties must be one of half, judge"):
+        alpaca_judge(ties="draw")
+    with pytest.raises(PrerequisiteError, match="-T ties must be one of half, judge"):
+        alpacaeval(data=str(DATA), ties="draw")

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from importlib import resources
 from pathlib import Path
 
 import pytest
-from inspect_ai import eval as inspect_eval
+from helpers import mock_model, output
 from inspect_ai._util.error import PrerequisiteError
-from inspect_ai.log import resolve_sample_attachments
+from inspect_ai.model import ModelOutput
+from inspect_ai.scorer import Target
+from inspect_ai.solver import TaskState
 
-from harness.calls import read_call
 from scorers.web_judge import JUDGE_TEMPLATE, judge_prompt, read_judge_prompt
 from tasks.webwalkerqa import webwalkerqa
 
-WEB = Path(__file__).parent / "fixtures" / "webwalkerqa_selfmade.jsonl"
+OFFLINE = Path(str(resources.files("harness") / "data" / "offline"))
+"""The self-written data of the README's offline commands (``harness offline-data``)."""
+WEB = OFFLINE / "webwalkerqa.jsonl"
 
 COT_QA_SHAPED = """\
 (A self-written stand-in with the shape of LangChain's cot_qa prompt: its variables, its
@@ -33,21 +38,27 @@ STUDENT ANSWER: {result}
 EXPLANATION:"""
 
 
-def test_cot_qa_prompt_file_through_the_task(tmp_path: Path) -> None:
+def test_cot_qa_prompt_file_is_sent_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import scorers.web_judge as module
+
     prompt = tmp_path / "cot_qa.txt"
     prompt.write_text(COT_QA_SHAPED)
-    [log] = inspect_eval(webwalkerqa(data=str(WEB), solver="direct", judge_prompt=str(prompt)), model="testdouble/oracle",
-                         model_args={"p_correct": 0.5}, model_roles={"grader": "testdouble/judge"}, epochs=1,
-                         log_dir=str(tmp_path / "logs"), display="none")  # fmt: skip
-    assert log.status == "success", log.error
-    assert log.eval.metadata["judge_prompt"] == str(prompt)
-    for s in map(resolve_sample_attachments, log.samples):  # long prompts are logged as attachments
-        [event] = [e for e in s.events if getattr(e, "event", None) == "model" and read_call(e.input)]
-        sent = event.input[-1].text
-        expected = COT_QA_SHAPED.replace("{query}", s.input).replace("{context}", s.target)
-        assert sent == expected.replace("{result}", s.output.completion.strip())
-        right = s.output.completion.endswith(f"<answer>{s.target}</answer>")
-        assert s.scores["web_judge"].value == ("C" if right else "I")
+    task = webwalkerqa(data=str(WEB), solver="direct", judge_prompt=str(prompt))
+    assert task.metadata["judge_prompt"] == str(prompt)
+    sent: list[str] = []
+
+    def judge(messages, tools, tool_choice, config):
+        sent.append(messages[-1].text)
+        return output("EXPLANATION: it matches.\nGRADE: CORRECT")
+
+    monkeypatch.setattr(module, "get_model", lambda *a, **k: mock_model(judge))
+    sample = task.dataset[0]
+    state = TaskState(model="mockllm/model", sample_id=sample.id, epoch=1, input=sample.input, messages=[])
+    state.output = ModelOutput.from_content(model="mockllm/model", content=f"It is {{context}}: {sample.target}")
+    score = asyncio.run(task.scorer[0](state, Target(sample.target)))
+    assert score.value == "C"
+    expected = COT_QA_SHAPED.replace("{query}", str(sample.input)).replace("{context}", str(sample.target))
+    assert sent == [expected.replace("{result}", f"It is {{context}}: {sample.target}")]  # filled once, as written
 
 
 @pytest.mark.parametrize(
