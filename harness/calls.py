@@ -36,6 +36,10 @@ CallKind = Literal[
     "lsp_quality",  # scorers/self_play.py: <Calculation>..</Calculation><Score>k</Score> in [low, high]
     "lsp_challenger",  # solvers/self_play.py: one instruction (info: query)
     "lsp_solver",  # solvers/self_play.py: an answer to the instruction (info: query, answer)
+    "walker_information",  # solvers/webwalker.py critic: {"usefulness": ..., "information": ...} (question, observation)
+    "walker_answer",  # solvers/webwalker.py critic: {"judge": ..., "answer": ...} (question, memory)
+    "page_summary",  # solvers/web_tools.py page reader: what the page says (query, url, content)
+    "page_links",  # solvers/web_tools.py page reader: "n. title (url)" lines (query, url, content; info: max_links)
 ]
 
 

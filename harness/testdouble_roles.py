@@ -22,6 +22,11 @@ sample's target and the policy's ``p_correct``:
   ``lsp_quality``: the top of the range (all seven rubric points) when the response's final
   answer is the instruction's value, the bottom of the reward range (three rubric points)
   when it is not, the middle when the instruction is not one of these arithmetic ones.
+- ``walker_information`` / ``page_summary`` (the WebWalker critic reading a page, the page
+  reader): the page's line that holds the sample's target, if any (``{"usefulness": false}`` /
+  "does not say" otherwise); ``walker_answer``: once the memory holds the target,
+  ``{"judge": true, "answer": ...}`` with the target when the ``p_correct`` draw says correct,
+  else a wrong answer; ``page_links``: the page's first listed links as ``n. title (url)``.
 
 Nothing here is a model: it exercises the harness's plumbing with numbers that mean
 "the policy's scripted answers were right this often".
@@ -30,6 +35,7 @@ Nothing here is a model: it exercises the harness's plumbing with numbers that m
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 import string
@@ -38,6 +44,7 @@ from typing import Callable, NamedTuple
 from inspect_ai.model import GenerateConfig, Logprob, Logprobs, TopLogprob
 
 from harness.calls import TaggedCall
+from harness.testdouble import wrong_answer
 
 PREFERENCE = 0.9
 """Probability the test double's AlpacaEval judge gives the output that agrees with the target
@@ -94,6 +101,27 @@ def arithmetic_value(instruction: str) -> int | None:
     return a + b if op == "plus" else a - b if op == "minus" else a * b
 
 
+def line_with(text: str, target: str | None) -> str | None:
+    """The first line of ``text`` that holds ``target`` (normalised), cut to 500 characters."""
+    wanted = normalise(target or "")
+    if not wanted:
+        return None
+    for line in text[:MAX_READ].splitlines():
+        if wanted in normalise(line):
+            return line.strip()[:500]
+    return None
+
+
+def link_of(line: str) -> tuple[str, str] | None:
+    """(title, url) of a ``- title (url)`` line of the page reader's content, else None."""
+    line = line.strip()
+    at = line.rfind(" (")
+    if not line.startswith("- ") or not line.endswith(")") or at < 2:
+        return None
+    url = line[at + 2 : -1]
+    return (line[2:at], url) if url.startswith(("http://", "https://")) and " " not in url else None
+
+
 def challenger_instruction(key: str) -> str:
     digest = hashlib.sha256(key.encode()).digest()
     a, b = 2 + digest[0] % 98, 2 + digest[1] % 98
@@ -133,6 +161,20 @@ def reply(call: TaggedCall, config: GenerateConfig, ctx: Context) -> Reply:
             return Reply(ctx.policy_answer("(no answer: the test double only solves its own arithmetic instructions)", False))
         correct = ctx.correct(f"q{call.info.get('query', 0)}|a{call.info.get('answer', 0)}")
         return Reply(ctx.policy_answer(str(value if correct else value + 1), correct))
+    if call.kind in ("walker_information", "page_summary"):
+        line = line_with(fields.get("observation", fields.get("content", "")), ctx.target)
+        if call.kind == "page_summary":
+            return Reply(f"The page says: {line}" if line else "The page does not say.")
+        return Reply(json.dumps({"usefulness": True, "information": line} if line else {"usefulness": False}))
+    if call.kind == "walker_answer":
+        if line_with(fields.get("memory", ""), ctx.target) is None or ctx.target is None:
+            return Reply(json.dumps({"judge": False}))
+        correct = ctx.correct(f"critic|{len(fields.get('memory', ''))}")
+        return Reply(json.dumps({"judge": True, "answer": ctx.target if correct else wrong_answer(ctx.target)}))
+    if call.kind == "page_links":
+        links = [link for link in map(link_of, fields.get("content", "")[:MAX_READ].splitlines()) if link]
+        links = links[: int(call.info.get("max_links", 5))]
+        return Reply("\n".join(f"{i}. {title} ({url})" for i, (title, url) in enumerate(links, 1)) or "none")
     # lsp_reward / lsp_quality
     low, high = float(call.info.get("low", 0)), float(call.info.get("high", 10))
     value = arithmetic_value(fields.get("instruction", ""))

@@ -66,3 +66,39 @@ def test_final_answer_is_linear_on_hostile_replies() -> None:
     # the reply is read from its last 100k characters: ten times the input, about the same time
     small, large = min(cost(100_000) for _ in range(3)), min(cost(1_000_000) for _ in range(3))
     assert large < 5 * small
+
+
+def _context(target: str, correct: bool = True):
+    from harness.testdouble import oracle_text
+    from harness.testdouble_roles import Context
+
+    return Context(target=target, key="0|s|1", correct=lambda suffix: correct,
+                   policy_answer=lambda answer, ok: oracle_text(answer, ok, 1.0))  # fmt: skip
+
+
+@pytest.mark.parametrize("correct", [True, False])
+def test_web_agent_roles_reply_in_their_parsers_formats(correct: bool) -> None:
+    """The WebWalker critic's and the page reader's replies, read by the solvers' own parsers."""
+    from harness.calls import read_call
+    from harness.testdouble_roles import reply
+    from solvers.web_tools import PAGE_QA_PROMPT, RELATED_LINKS_PROMPT, keep_page_links
+    from solvers.webwalker import CRITIC_ANSWER_USER, CRITIC_INFORMATION_USER, critic_prompt, parse_verdict
+
+    page = "Walrus news\nThe Golden Walrus Prize went to Dr. Ada Quill.\nLinks on the page:\n- News (https://w.example/news)\n- About (https://w.example/about)"
+    ctx = _context("Dr. Ada Quill", correct)
+    config = GenerateConfig()
+
+    def ask(msg):
+        return reply(read_call([msg]), config, ctx).content
+
+    info = ask(critic_prompt("walker_information", CRITIC_INFORMATION_USER, question="Who won?", observation=page))
+    assert parse_verdict(info, "usefulness", "information") == (True, "The Golden Walrus Prize went to Dr. Ada Quill.")
+    nothing = ask(critic_prompt("walker_information", CRITIC_INFORMATION_USER, question="Who won?", observation="Hi"))
+    assert parse_verdict(nothing, "usefulness", "information") == (False, "")
+    answer = ask(critic_prompt("walker_answer", CRITIC_ANSWER_USER, question="Who won?", memory="1. " + page))
+    assert parse_verdict(answer, "judge", "answer") == (True, "Dr. Ada Quill" if correct else "not Dr. Ada Quill")
+    fields = {"query": "Who won?", "url": "https://w.example/", "content": page, "max_links": "5"}
+    summary = ask(message("page_summary", fill(PAGE_QA_PROMPT, fields)))
+    assert "Dr. Ada Quill" in summary and MARK not in summary
+    links = ask(message("page_links", fill(RELATED_LINKS_PROMPT, fields), max_links=1))
+    assert keep_page_links(links, {"https://w.example/news", "https://w.example/about"}) == (["1. News (https://w.example/news)"], 0)
