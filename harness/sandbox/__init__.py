@@ -496,11 +496,14 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         sweep_stale()
 
     async def aclose(self) -> None:
-        """Kill whatever still runs, wait until it is gone, delete the sample's space."""
+        """Kill whatever still runs, wait until it is gone, delete the sample's space.
+
+        The deletion runs in a worker thread: a big tree on a disk (no tmpfs) can take
+        seconds, and the event loop serves the other samples meanwhile."""
         with anyio.CancelScope(shield=True):
             for running in list(self._procs):
                 await running.kill_and_wait()
-        self.close()
+            await anyio.to_thread.run_sync(self.close)
 
     def close(self) -> None:
         """Kill whatever still runs, delete the sample's space and cgroup; never raises."""

@@ -30,8 +30,8 @@ logger = getLogger(__name__)
 DIR_PREFIX = "harness-bwrap-"
 _MS_NOSUID, _MS_NODEV = 0x2, 0x4
 _MNT_DETACH = 0x2
-_SPARE_INODES = 8
-"""The tmpfs's own dirs (root, work, tmp) and the profile are not the sample's budget."""
+_SPARE_INODES = 4
+"""The tmpfs's own root, work/, tmp/ and profile are not part of the sample's file budget."""
 
 
 
