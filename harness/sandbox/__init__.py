@@ -115,10 +115,14 @@ class BwrapConfig(BaseModel):
     """Memory of all the sample's processes plus its files in the tmpfs, MiB (cgroup)."""
     total_cpus: float = Field(default=1.0, gt=0.0, le=1024.0)
     """CPUs all the sample's processes may use together (cgroup CPU quota)."""
+    priority_seconds: float = Field(default=1.0, ge=0.0)
+    """With a CPU cgroup: a call keeps full CPU weight for this long, then yields to newer
+    calls (it still runs whenever a CPU is spare), so short calls stay fast among long ones."""
     max_parallel_calls: int = Field(default=128, ge=1)
     """Sandbox calls running at once in one harness process (all samples); more wait."""
     nice: int = Field(default=10, ge=0, le=19)
-    """CPU priority of sandboxed code below the harness (keeps its event loop responsive)."""
+    """Without a CPU cgroup: CPU priority of sandboxed code below the harness (keeps its
+    event loop responsive among CPU-bound calls). With one, the cgroup's weights do that."""
     python: str | None = None
     """Interpreter found first on PATH inside (default: the one running inspect)."""
     ro_binds: list[str] = Field(default_factory=list)
@@ -420,6 +424,11 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         if self.cgroup is None or len(support.controllers) < len(cgroup.CONTROLLERS):
             _warn_once(f"bwrap sandbox: per-sample cgroup: {support.describe()}.")
 
+    @property
+    def _cpu_cgroup(self) -> bool:
+        """CPU shares of the sandboxes' cgroup already keep the harness responsive: no nice."""
+        return self.cgroup is not None and "cpu" in self.cgroup.dirs
+
     def protections(self) -> dict[str, str]:
         """Which protections this sandbox has (recorded in the eval log for each sample)."""
         c, root = self.config, self.uid is not None
@@ -449,7 +458,11 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
                 f"per process: {c.memory_mb} MiB address space, {c.max_procs} processes, CPU {c.cpu_seconds} s, "
                 f"files {c.max_file_mb} MiB, {c.max_open_files} open files"
             ),
-            "priority": f"nice {c.nice}" if self.tools.nice else "as the harness (no `nice` on PATH)",
+            "priority": (
+                "cgroup CPU weight: all sandboxes together weigh as many processes as the machine has CPUs"
+                if self._cpu_cgroup
+                else f"nice {c.nice}" if self.tools.nice and c.nice else "as the harness"
+            ),
         }
 
     # -- inspect lifecycle -------------------------------------------------------------
@@ -536,7 +549,7 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         a: list[str] = []
         if self.cgroup is not None:
             a += self.cgroup.join_prefix()
-        if t.nice and c.nice:
+        if t.nice and c.nice and not self._cpu_cgroup:
             a += [t.nice, "-n", str(c.nice)]
         a += [t.keyctl, "session", "-"]
         a += [t.bwrap, "--die-with-parent", "--new-session"]
@@ -664,34 +677,46 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
                 os.close(filter_fd)
         running = _Sandboxed(proc.pid, info_r)
         self._procs.add(running)
+        if self.cgroup is not None:
+            self.cgroup.set_priority(high=True)
         out, err = _Capped(limit), _Capped(limit)
         overflow = False
         timed_out = False
         scope = anyio.CancelScope()
         try:
             with anyio.move_on_after(wall) as scope:
-                async with anyio.create_task_group() as tg:
+                async with anyio.create_task_group() as side:
 
-                    async def pump(stream: Any, buf: _Capped) -> None:
-                        nonlocal overflow
-                        async for chunk in stream:
-                            if not buf.add(chunk):
-                                overflow = True
-                                running.kill()
-                                tg.cancel_scope.cancel()
-                                return
+                    async def demote() -> None:
+                        await anyio.sleep(self.config.priority_seconds)
+                        if proc.returncode is None and self.cgroup is not None:
+                            self.cgroup.set_priority(high=False)
 
-                    async def feed() -> None:
-                        with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
-                            await proc.stdin.send(data)
-                            await proc.stdin.aclose()
+                    if self.cgroup is not None and "cpu" in self.cgroup.dirs:
+                        side.start_soon(demote)
+                    async with anyio.create_task_group() as tg:
 
-                    tg.start_soon(pump, proc.stdout, out)
-                    tg.start_soon(pump, proc.stderr, err)
-                    if data:
-                        tg.start_soon(feed)
-                if not overflow:
-                    await proc.wait()
+                        async def pump(stream: Any, buf: _Capped) -> None:
+                            nonlocal overflow
+                            async for chunk in stream:
+                                if not buf.add(chunk):
+                                    overflow = True
+                                    running.kill()
+                                    tg.cancel_scope.cancel()
+                                    return
+
+                        async def feed() -> None:
+                            with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+                                await proc.stdin.send(data)
+                                await proc.stdin.aclose()
+
+                        tg.start_soon(pump, proc.stdout, out)
+                        tg.start_soon(pump, proc.stderr, err)
+                        if data:
+                            tg.start_soon(feed)
+                    if not overflow:
+                        await proc.wait()
+                    side.cancel_scope.cancel()
             timed_out = scope.cancelled_caught and not overflow
         finally:
             with anyio.CancelScope(shield=True):

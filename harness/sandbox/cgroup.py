@@ -10,8 +10,9 @@ process that wrote them). The harness creates, under its own cgroup,
         memory (+swap) limit, pids limit, CPU quota
 
 so the sandboxes of one eval share the CPU fairly among themselves (a sample with 16 busy
-processes gets no more than a sample with one), the harness's event loop keeps its own share
-beside them, and a sample's memory can never take the machine. Nesting under the harness's
+processes gets no more than a sample with one), a call that has run for a while yields to
+newer ones (``set_priority``), the harness's event loop keeps its own share beside them,
+and a sample's memory can never take the machine. Nesting under the harness's
 own cgroup keeps every limit the harness itself runs under.
 
 What the machine offers is detected once per process: cgroup v2 with the memory, pids and
@@ -295,6 +296,23 @@ class SandboxCgroup:
         if "cpu" in self.dirs:
             _write(os.path.join(self.dirs["cpu"], "cpu.cfs_period_us"), str(CPU_PERIOD_US))
             _write(os.path.join(self.dirs["cpu"], "cpu.cfs_quota_us"), str(quota))
+
+    def set_priority(self, high: bool) -> None:
+        """Full CPU weight, or the least (the call then runs on spare CPU only). Never raises.
+
+        A call starts at full weight and is lowered once it has run for a while, so a short
+        call that arrives while long CPU-bound ones run is served at once instead of sharing
+        the CPU with all of them (a multi-level feedback queue, with the kernel doing the
+        scheduling)."""
+        d = self.dirs.get("cpu")
+        if d is None:
+            return
+        if self.support.version == "v2":
+            name, value = "cpu.weight", "100" if high else "1"
+        else:
+            name, value = "cpu.shares", "1024" if high else "2"
+        with contextlib.suppress(OSError):
+            _write(os.path.join(d, name), value)
 
     def procs_files(self) -> list[str]:
         """The ``cgroup.procs`` files a call writes its pid to (one per v1 hierarchy)."""
