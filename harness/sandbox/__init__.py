@@ -47,6 +47,7 @@ import secrets
 import shutil
 import signal
 import sys
+import time
 from dataclasses import dataclass
 from logging import getLogger
 from pathlib import Path
@@ -116,8 +117,9 @@ class BwrapConfig(BaseModel):
     total_cpus: float = Field(default=1.0, gt=0.0, le=1024.0)
     """CPUs all the sample's processes may use together (cgroup CPU quota)."""
     priority_seconds: float = Field(default=1.0, ge=0.0)
-    """With a CPU cgroup: a call keeps full CPU weight for this long, then yields to newer
-    calls (it still runs whenever a CPU is spare), so short calls stay fast among long ones."""
+    """With a CPU cgroup: a call keeps full CPU weight for this long, then yields to other
+    calls (it still runs whenever a CPU is spare); a sample whose last call ran longer starts
+    its next one at that low weight. So short calls stay fast among long ones."""
     max_parallel_calls: int = Field(default=128, ge=1)
     """Sandbox calls running at once in one harness process (all samples); more wait."""
     nice: int = Field(default=10, ge=0, le=19)
@@ -365,8 +367,11 @@ class _Sandboxed:
             self.info_fd = -1
 
 
-_PIDS_OVERHEAD = 4
-"""Tasks of a call besides the sandboxed code in the pids cgroup: bwrap and its init."""
+_PIDS_OVERHEAD = 4 + 128
+"""pids cgroup headroom over max_procs: bwrap and its init, plus the count of finished
+calls, which the kernel releases only a second or more after their pid namespace is gone
+(measured on 6.18: rapid calls would otherwise hit the limit with nothing running). Live
+processes stay bounded by max_procs through RLIMIT_NPROC, per sandbox uid when root."""
 _KEYCTL_NOTE = re.compile(rb"Joined session keyring: \d+\n")
 """What ``keyctl session -`` prints on stderr before it execs bwrap (removed from stderr)."""
 _warned: set[str] = set()
@@ -397,6 +402,8 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         self.uid: int | None = None
         self._procs: set[_Sandboxed] = set()
         self._closed = False
+        self._cpu_hungry = False
+        """Its last call ran past priority_seconds: the next one starts at low CPU weight."""
         self.cgroup: cgroup.SandboxCgroup | None = None
         if os.geteuid() == 0:
             self.uid = secrets.randbelow(_UID_RANGE[1] - _UID_RANGE[0]) + _UID_RANGE[0]
@@ -436,7 +443,7 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         if self.cgroup is not None:
             parts = {
                 "memory": f"memory {c.total_memory_mb} MiB",
-                "pids": f"{c.max_procs + _PIDS_OVERHEAD} tasks",
+                "pids": f"{c.max_procs + _PIDS_OVERHEAD} tasks (finished calls count for a second or so)",
                 "cpu": f"{c.total_cpus:g} CPU",
             }
             budget = f"{support.describe()}: " + ", ".join(parts[k] for k in support.controllers)
@@ -677,8 +684,10 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
                 os.close(filter_fd)
         running = _Sandboxed(proc.pid, info_r)
         self._procs.add(running)
+        started = time.monotonic()
         if self.cgroup is not None:
-            self.cgroup.set_priority(high=True)
+            # a sample whose last call ran past priority_seconds starts this one low too
+            self.cgroup.set_priority(high=not self._cpu_hungry)
         out, err = _Capped(limit), _Capped(limit)
         overflow = False
         timed_out = False
@@ -692,7 +701,7 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
                         if proc.returncode is None and self.cgroup is not None:
                             self.cgroup.set_priority(high=False)
 
-                    if self.cgroup is not None and "cpu" in self.cgroup.dirs:
+                    if self._cpu_cgroup and not self._cpu_hungry:
                         side.start_soon(demote)
                     async with anyio.create_task_group() as tg:
 
@@ -734,6 +743,7 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
                 running.close()
                 self._procs.discard(running)
 
+        self._cpu_hungry = time.monotonic() - started > self.config.priority_seconds
         if overflow:
             head = out.value() if out.overflow else err.value()
             raise OutputLimitExceededError(
