@@ -4,7 +4,9 @@ Three measurements, all in one run so they share the machine's load:
 
 1. ``python()`` per call (inspect's own tool, as the react solver calls it, in a sample
    sandbox set up the way an eval sets it up); ``bare`` rows run the same code with the same
-   interpreter as a plain host subprocess (no sandbox, no login shell).
+   interpreter as a plain host subprocess (no sandbox, no login shell). In 1 and 2 the
+   sandboxes' parent cgroup gets the CPU weight of one ordinary process, so that on a loaded
+   machine the scheduler favours neither side.
 2. Start-up overhead, new vs old: the sandbox of commit ``--baseline`` (before issue 13: no
    seccomp, keyring, cgroup or tmpfs) loaded from git next to today's, calls alternating
    between the two. ``true`` is pure sandbox start-up; ``print`` adds bash --login + python.
@@ -12,7 +14,8 @@ Three measurements, all in one run so they share the machine's load:
 3. Fairness: 64 hostile samples (each a CPU hog of 4 busy processes, re-run whenever its
    tool timeout kills it) and one benign sample calling ``print(6 * 7)`` over and over;
    reports the benign call's latency and the harness's event-loop lag, for today's defaults
-   and for the old sandbox with inspect's subprocess throttle (one slot per CPU).
+   and for the old sandbox with inspect's subprocess throttle (one slot per CPU), as it ran,
+   and without it.
 
     python bench/sandbox_python.py                         # everything (about 3 minutes)
     python bench/sandbox_python.py -n 50 --skip-fairness   # only the per-call costs
@@ -105,16 +108,17 @@ async def measure_tool(n: int, timeout: int) -> dict[str, Any]:
     tool = python(timeout=timeout)
     results: dict[str, Any] = {}
     try:
-        for name, code in WORKLOADS.items():
-            await tool(code=code)  # warm the page cache once
-            times = []
-            for _ in range(n):
-                start = time.perf_counter()
-                out = await tool(code=code)
-                times.append(time.perf_counter() - start)
-                if "Error" in str(out):
-                    raise RuntimeError(f"{name}: {out}")
-            results[name] = summarise(name, "bwrap", times)
+        with one_process_weight():
+            for name, code in WORKLOADS.items():
+                await tool(code=code)  # warm the page cache once
+                times = []
+                for _ in range(n):
+                    start = time.perf_counter()
+                    out = await tool(code=code)
+                    times.append(time.perf_counter() - start)
+                    if "Error" in str(out):
+                        raise RuntimeError(f"{name}: {out}")
+                results[name] = summarise(name, "bwrap", times)
     finally:
         await cleanup_sandbox_environments_sample("bwrap", "bench", None, environments, False)
     return results
@@ -140,15 +144,19 @@ def load_baseline(ref: str) -> types.ModuleType:
 
 
 @contextlib.contextmanager
-def one_process_weight(env: Any) -> Any:
-    """Give the new sandboxes' parent cgroup the CPU weight of one ordinary process while
-    comparing, the weight each old sandbox process has, so the scheduler favours neither
-    (by default all sandboxes together weigh as many processes as there are CPUs)."""
-    if env.cgroup is None or "cpu" not in env.cgroup.dirs:
+def one_process_weight() -> Any:
+    """Give the sandboxes' parent cgroup the CPU weight of one ordinary process while
+    measuring: what a bare subprocess and each old sandbox process have, so the scheduler
+    favours neither side (by default all sandboxes together weigh as many processes as the
+    machine has CPUs, which on a loaded machine would make the sandbox look faster)."""
+    from harness.sandbox import cgroup
+
+    support = cgroup.support()
+    if "cpu" not in support.parents:
         yield
         return
-    name = "cpu.weight" if env.cgroup.support.version == "v2" else "cpu.shares"
-    path = Path(env.cgroup.support.parents["cpu"], name)
+    name = "cpu.weight" if support.version == "v2" else "cpu.shares"
+    path = Path(support.parents["cpu"], name)
     before = path.read_text().strip()
     path.write_text("100" if name == "cpu.weight" else "1024")
     try:
@@ -165,7 +173,7 @@ async def compare_startup(n: int, ref: str) -> dict[str, Any]:
     calls = {"true": (["true"], None), "print": (PYTHON, "print(6 * 7)")}
     times: dict[str, dict[str, list[float]]] = {c: {"old": [], "new": []} for c in calls}
     try:
-        with one_process_weight(envs["new"]):
+        with one_process_weight():
             for call, (cmd, code) in calls.items():
                 for i in range(n + 1):
                     # alternate which goes first, so drift in machine load hits both alike
@@ -200,12 +208,13 @@ async def fairness(kind: str, hostile: int, window: float, tool_timeout: int, re
     """Benign call latency and event-loop lag while ``hostile`` samples hog the CPU."""
     import anyio
 
-    if kind == "old":
+    if kind.startswith("old"):
         module = load_baseline(ref) if "harness_sandbox_baseline" not in sys.modules else sys.modules["harness_sandbox_baseline"]
     else:
         import harness.sandbox as module
     envs = [module.BwrapSandboxEnvironment() for _ in range(hostile + 1)]
     benign_env, hostile_envs = envs[0], envs[1:]
+    throttle = kind != "old, unthrottled"  # the old sandbox used inspect's subprocess throttle
     latencies: list[float] = []
     failures: list[str] = []
     unfinished: list[float] = []
@@ -216,7 +225,7 @@ async def fairness(kind: str, hostile: int, window: float, tool_timeout: int, re
         nonlocal hostile_calls
         while True:
             with contextlib.suppress(Exception):
-                await env.exec(PYTHON, input=HOG, timeout=tool_timeout)
+                await env.exec(PYTHON, input=HOG, timeout=tool_timeout, concurrency=throttle)
             hostile_calls += 1
 
     async def monitor() -> None:
@@ -230,7 +239,9 @@ async def fairness(kind: str, hostile: int, window: float, tool_timeout: int, re
             start = time.monotonic()
             try:
                 with anyio.fail_after(max(1.0, deadline - start)):
-                    result = await benign_env.exec(PYTHON, input="print(6 * 7)", timeout=tool_timeout)
+                    result = await benign_env.exec(
+                        PYTHON, input="print(6 * 7)", timeout=tool_timeout, concurrency=throttle
+                    )
                 if result.stdout != "42\n":
                     failures.append(result.stderr[-200:])
                 latencies.append(time.monotonic() - start)
@@ -314,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fairness: benign print() among {args.hostile} hostile samples, {args.window:g} s each:", flush=True)
         report["fairness"] = {
             kind: anyio.run(fairness, kind, args.hostile, args.window, args.tool_timeout, args.baseline)
-            for kind in ("new", "old")
+            for kind in ("new", "old", "old, unthrottled")
         }
     report["machine"]["loadavg_after"] = os.getloadavg()
 

@@ -25,6 +25,8 @@ import anyio
 import pytest
 
 import harness.sandbox as sbx
+from inspect_ai.util._sandbox.events import SandboxTimeoutError
+
 from harness.sandbox import BwrapConfig, BwrapSandboxEnvironment, cgroup, seccomp, workspace
 
 pytestmark = pytest.mark.skipif(not sbx.shutil.which("bwrap"), reason="bubblewrap (bwrap) is not installed")
@@ -82,19 +84,28 @@ KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_GET_KEYRING_ID = 1, 0
 KEY_SPEC_SESSION_KEYRING = -3
 
 
-def test_session_keyring_secrets_are_out_of_reach():
-    """The harness's session keyring holds a secret; sandboxed code cannot see or read it."""
+@pytest.fixture
+def session_secret() -> tuple[bytes, int, int]:
+    """A secret key in this (host) process's session keyring, as SSH/PAM/Kerberos put there.
+    The test joins a keyring of its own first, so the machine's login session is untouched.
+    Returns (secret, key id, session keyring id)."""
     libc = ctypes.CDLL(None, use_errno=True)
-    nr = {name: seccomp_number(name) for name in ("keyctl", "add_key")}
-    # a keyring of this test's own, so nothing of the machine's login session is touched
-    assert libc.syscall(nr["keyctl"], KEYCTL_JOIN_SESSION_KEYRING, None) >= 0
-    host_ring = libc.syscall(nr["keyctl"], KEYCTL_GET_KEYRING_ID, ctypes.c_long(KEY_SPEC_SESSION_KEYRING), 0)
+    keyctl, add_key = seccomp_number("keyctl"), seccomp_number("add_key")
+    assert libc.syscall(keyctl, KEYCTL_JOIN_SESSION_KEYRING, None) >= 0
+    ring = libc.syscall(keyctl, KEYCTL_GET_KEYRING_ID, ctypes.c_long(KEY_SPEC_SESSION_KEYRING), 0)
     secret = f"SECRET-{uuid.uuid4().hex}".encode()
     key = libc.syscall(
-        nr["add_key"], b"user", b"harness-test-secret", secret, ctypes.c_size_t(len(secret)),
+        add_key, b"user", b"harness-test-secret", secret, ctypes.c_size_t(len(secret)),
         ctypes.c_long(KEY_SPEC_SESSION_KEYRING),
     )
-    assert key > 0 and host_ring > 0, os.strerror(ctypes.get_errno())
+    assert key > 0 and ring > 0, os.strerror(ctypes.get_errno())
+    return secret, key, ring
+
+
+def test_session_keyring_secrets_are_out_of_reach(session_secret):
+    """The harness's session keyring holds a secret; sandboxed code cannot see or read it."""
+    secret, key, host_ring = session_secret
+    nr = {"keyctl": seccomp_number("keyctl")}
     env = make()
     try:
         result = py(env, f"""
@@ -453,7 +464,9 @@ def test_mountinfo_does_not_show_the_harness_paths():
     assert str(ROOT) not in info and tempfile.gettempdir() not in info
 
 
-def test_protections_are_recorded_in_the_eval_log(tmp_path):
+def test_hostile_eval_then_next_eval_and_protections_in_the_log(tmp_path, session_secret):
+    """Through inspect's python() tool in real evals: a deep tree plus a keyring read, then a
+    benign eval must start; the log records the protections and never the secret."""
     from inspect_ai import Task, eval as inspect_eval
     from inspect_ai.dataset import Sample
     from inspect_ai.event import InfoEvent
@@ -463,7 +476,13 @@ def test_protections_are_recorded_in_the_eval_log(tmp_path):
 
     from helpers import mock_model, output, tool_call_output
 
-    hostile = "import os\nfor _ in range(1200):\n    os.mkdir('d'); os.chdir('d')\nprint('deep')"
+    secret, key, _ = session_secret
+    hostile = (
+        "import os, subprocess\n"
+        "print(open('/proc/keys').read())\n"
+        f"print(subprocess.run(['keyctl', 'print', '{key}'], capture_output=True, text=True))\n"
+        "for _ in range(1200):\n    os.mkdir('d'); os.chdir('d')\nprint('deep')"
+    )
     task = Task(
         dataset=[Sample(input="go", target="x")],
         solver=[use_tools(python(timeout=20)), generate()],
@@ -481,6 +500,10 @@ def test_protections_are_recorded_in_the_eval_log(tmp_path):
     recorded = infos[0].data
     assert set(recorded) >= {"seccomp", "session_keyring", "writable_space", "sample_budget", "user_namespaces"}
     assert "deny-list" in recorded["seccomp"]
+    hostile_output = [m.text for m in sample.messages if m.role == "tool"][0]
+    assert "deep" in hostile_output and "Operation not permitted" in hostile_output
+    assert secret.decode() not in Path(logs[0].location).read_bytes().decode("latin-1")
+    assert secret.decode() not in sample.model_dump_json()
     tool_texts = [m.text for m in logs[1].samples[0].messages if m.role == "tool"]
     assert tool_texts == ["42\n"]
     assert not list(Path(tempfile.gettempdir()).glob("harness-bwrap-*"))
@@ -541,3 +564,41 @@ def test_cgroup_v2_layout_on_a_simulated_tree(tmp_path, monkeypatch):
     assert (d / "cpu.weight").read_text() == "1"
     (d / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\n")
     assert sandbox.oom_kills() == 2
+
+
+def test_a_cpu_bound_sample_yields_the_cpu_to_short_calls():
+    """The feedback that keeps benign calls fast among hogs, observed on the cgroup's weight."""
+    env = make(priority_cpu_seconds=0.1)
+    d = sandbox_cgroup_or_skip(env, "cpu")
+    if env.cgroup.cpu_usage() is None:
+        env.close()
+        pytest.skip("no CPU accounting for the sandbox's cgroup here")
+    name = "cpu.weight" if env.cgroup.support.version == "v2" else "cpu.shares"
+    high, low = ("100", "1") if name == "cpu.weight" else ("1024", "2")
+    weight = lambda: Path(d, name).read_text().strip()  # noqa: E731
+
+    async def hog() -> None:
+        with pytest.raises(SandboxTimeoutError):
+            await env.exec(["python3", "-c", "while True: pass"], timeout=3)
+
+    async def hog_then_short() -> list[str]:
+        seen = []
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(hog)
+            with anyio.fail_after(20):
+                while weight() != low:  # demoted once it has used 0.1 s of CPU
+                    await anyio.sleep(0.05)
+            seen.append(weight())
+        # killed for its timeout while CPU-bound: the sample's next call starts low ...
+        seen.append(str(env._cpu_hungry))
+        result = await env.exec(["echo", "started"], timeout=20)
+        seen += [result.stdout.strip(), weight()]  # (the weight it was started with)
+        # ... and, as it stayed below the CPU allowance, the one after starts high again
+        seen.append(str(env._cpu_hungry))
+        return seen
+
+    try:
+        seen = anyio.run(hog_then_short)
+    finally:
+        env.close()
+    assert seen == [low, "True", "started", low, "False"]

@@ -47,7 +47,6 @@ import secrets
 import shutil
 import signal
 import sys
-import time
 from dataclasses import dataclass
 from logging import getLogger
 from pathlib import Path
@@ -116,10 +115,11 @@ class BwrapConfig(BaseModel):
     """Memory of all the sample's processes plus its files in the tmpfs, MiB (cgroup)."""
     total_cpus: float = Field(default=1.0, gt=0.0, le=1024.0)
     """CPUs all the sample's processes may use together (cgroup CPU quota)."""
-    priority_seconds: float = Field(default=1.0, ge=0.0)
-    """With a CPU cgroup: a call keeps full CPU weight for this long, then yields to other
-    calls (it still runs whenever a CPU is spare); a sample whose last call ran longer starts
-    its next one at that low weight. So short calls stay fast among long ones."""
+    priority_cpu_seconds: float = Field(default=0.25, gt=0.0)
+    """With a CPU cgroup: CPU time a call may use at full weight; past it the call yields to
+    others (it still runs whenever a CPU is spare), and the sample's next call starts at that
+    low weight (also after a call killed for its timeout or output) until a call of it stays
+    below. So short calls stay fast among CPU-bound ones."""
     max_parallel_calls: int = Field(default=128, ge=1)
     """Sandbox calls running at once in one harness process (all samples); more wait."""
     nice: int = Field(default=10, ge=0, le=19)
@@ -372,6 +372,10 @@ _PIDS_OVERHEAD = 4 + 128
 calls, which the kernel releases only a second or more after their pid namespace is gone
 (measured on 6.18: rapid calls would otherwise hit the limit with nothing running). Live
 processes stay bounded by max_procs through RLIMIT_NPROC, per sandbox uid when root."""
+_PRIORITY_WALL_SECONDS = 2.0
+"""A call keeps full CPU weight at most this long, whatever CPU it got: on a crowded machine
+CPU-bound calls would otherwise take long to use up priority_cpu_seconds. (Only the CPU
+used and being killed, never this, make the sample's next call start low.)"""
 _KEYCTL_NOTE = re.compile(rb"Joined session keyring: \d+\n")
 """What ``keyctl session -`` prints on stderr before it execs bwrap (removed from stderr)."""
 _warned: set[str] = set()
@@ -403,7 +407,7 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         self._procs: set[_Sandboxed] = set()
         self._closed = False
         self._cpu_hungry = False
-        """Its last call ran past priority_seconds: the next one starts at low CPU weight."""
+        """Its last call used more than priority_cpu_seconds: the next starts at low CPU weight."""
         self.cgroup: cgroup.SandboxCgroup | None = None
         if os.geteuid() == 0:
             self.uid = secrets.randbelow(_UID_RANGE[1] - _UID_RANGE[0]) + _UID_RANGE[0]
@@ -493,10 +497,14 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         resolved = load_config(config)
         await verify(resolved)
         environment = cls(resolved)
+        protections = environment.protections()
+        if "protections" not in _warned:
+            _warned.add("protections")
+            logger.info("bwrap sandbox protections: %s", json.dumps(protections))
         with contextlib.suppress(Exception):  # outside a sample (no transcript): nothing to record
             from inspect_ai.log import transcript
 
-            transcript().info(environment.protections(), source="bwrap sandbox")
+            transcript().info(protections, source="bwrap sandbox")
         return {"default": environment}
 
     @classmethod
@@ -684,9 +692,9 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
                 os.close(filter_fd)
         running = _Sandboxed(proc.pid, info_r)
         self._procs.add(running)
-        started = time.monotonic()
-        if self.cgroup is not None:
-            # a sample whose last call ran past priority_seconds starts this one low too
+        usage_before = self.cgroup.cpu_usage() if self._cpu_cgroup else None
+        if usage_before is not None:
+            # a sample whose last call was CPU-bound starts this one at low weight too
             self.cgroup.set_priority(high=not self._cpu_hungry)
         out, err = _Capped(limit), _Capped(limit)
         overflow = False
@@ -697,11 +705,16 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
                 async with anyio.create_task_group() as side:
 
                     async def demote() -> None:
-                        await anyio.sleep(self.config.priority_seconds)
-                        if proc.returncode is None and self.cgroup is not None:
-                            self.cgroup.set_priority(high=False)
+                        assert self.cgroup is not None and usage_before is not None
+                        deadline = anyio.current_time() + _PRIORITY_WALL_SECONDS
+                        while proc.returncode is None:
+                            await anyio.sleep(0.1)
+                            used = (self.cgroup.cpu_usage() or 0.0) - usage_before
+                            if used > self.config.priority_cpu_seconds or anyio.current_time() > deadline:
+                                self.cgroup.set_priority(high=False)
+                                return
 
-                    if self._cpu_cgroup and not self._cpu_hungry:
+                    if usage_before is not None and not self._cpu_hungry:
                         side.start_soon(demote)
                     async with anyio.create_task_group() as tg:
 
@@ -743,7 +756,11 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
                 running.close()
                 self._procs.discard(running)
 
-        self._cpu_hungry = time.monotonic() - started > self.config.priority_seconds
+        if usage_before is not None and self.cgroup is not None:
+            # on a crowded machine a CPU-bound call may get little CPU before its timeout:
+            # being killed (timeout, output flood) marks the sample as well
+            used = (self.cgroup.cpu_usage() or 0.0) - usage_before
+            self._cpu_hungry = timed_out or overflow or used > self.config.priority_cpu_seconds
         if overflow:
             head = out.value() if out.overflow else err.value()
             raise OutputLimitExceededError(

@@ -11,7 +11,7 @@ process that wrote them). The harness creates, under its own cgroup,
 
 so the sandboxes of one eval share the CPU fairly among themselves (a sample with 16 busy
 processes gets no more than a sample with one), a call that has run for a while yields to
-newer ones (``set_priority``), the harness's event loop keeps its own share beside them,
+short ones (``set_priority``), the harness's event loop keeps its own share beside them,
 and a sample's memory can never take the machine. Nesting under the harness's
 own cgroup keeps every limit the harness itself runs under.
 
@@ -42,6 +42,9 @@ from harness.sandbox.workspace import pid_alive
 logger = getLogger(__name__)
 
 CONTROLLERS = ("memory", "pids", "cpu")
+"""The controllers that set limits."""
+ACCOUNTING = "cpuacct"
+"""v1 only: CPU time used, for the priority of calls (v2 has it in cpu.stat)."""
 PARENT_PREFIX = "harness-bwrap-"
 CPU_PERIOD_US = 100_000
 
@@ -144,7 +147,9 @@ def _detect() -> CgroupSupport:
         v2_path, v1_paths = parse_proc_cgroup(_read("/proc/self/cgroup"))
     except OSError as ex:
         return CgroupSupport(None, reason=f"cannot read /proc: {ex}")
-    v1_mounts = {c: (m, r) for fs, m, r, opts in mounts if fs == "cgroup" for c in CONTROLLERS if c in opts}
+    v1_mounts = {
+        c: (m, r) for fs, m, r, opts in mounts if fs == "cgroup" for c in (*CONTROLLERS, ACCOUNTING) if c in opts
+    }
     if any(c in v1_mounts for c in CONTROLLERS):
         return _setup_v1(v1_mounts, v1_paths)
     v2 = [(m, r) for fs, m, r, _ in mounts if fs == "cgroup2"]
@@ -169,9 +174,10 @@ def _machine_memory() -> int:
 def _setup_v1(mounts: dict[str, tuple[str, str]], paths: dict[str, str]) -> CgroupSupport:
     parents: dict[str, str] = {}
     problems: list[str] = []
-    for c in CONTROLLERS:
+    for c in (*CONTROLLERS, ACCOUNTING):
         if c not in mounts or c not in paths:
-            problems.append(f"{c} controller not mounted")
+            if c != ACCOUNTING:
+                problems.append(f"{c} controller not mounted")
             continue
         own = _inside(*mounts[c], paths[c])
         if own is None or not os.path.isdir(own):
@@ -187,9 +193,15 @@ def _setup_v1(mounts: dict[str, tuple[str, str]], paths: dict[str, str]) -> Cgro
         except OSError as ex:
             with contextlib.suppress(OSError):
                 os.rmdir(parent)
-            problems.append(f"cannot create a {c} cgroup under {own} ({ex.strerror}; needs root)")
+            if c != ACCOUNTING:
+                problems.append(f"cannot create a {c} cgroup under {own} ({ex.strerror}; needs root)")
             continue
         parents[c] = parent
+    if not any(c in parents for c in CONTROLLERS):
+        for d in dict.fromkeys(parents.values()):
+            with contextlib.suppress(OSError):
+                os.rmdir(d)
+        parents = {}
     if not parents:
         return CgroupSupport(None, reason="cgroup v1: " + "; ".join(problems))
     return CgroupSupport("v1", parents, reason="; ".join(problems))
@@ -300,10 +312,10 @@ class SandboxCgroup:
     def set_priority(self, high: bool) -> None:
         """Full CPU weight, or the least (the call then runs on spare CPU only). Never raises.
 
-        A call starts at full weight and is lowered once it has run for a while, so a short
-        call that arrives while long CPU-bound ones run is served at once instead of sharing
-        the CPU with all of them (a multi-level feedback queue, with the kernel doing the
-        scheduling)."""
+        A call starts at full weight and is lowered once it has used some CPU time, and a
+        sample whose last call did starts low: a short call arriving while CPU-bound ones run
+        is served at once instead of sharing the CPU with all of them (a multi-level feedback
+        queue, with the kernel doing the scheduling)."""
         d = self.dirs.get("cpu")
         if d is None:
             return
@@ -313,6 +325,16 @@ class SandboxCgroup:
             name, value = "cpu.shares", "1024" if high else "2"
         with contextlib.suppress(OSError):
             _write(os.path.join(d, name), value)
+
+    def cpu_usage(self) -> float | None:
+        """CPU seconds used by the sandbox's processes so far (None: not accounted here)."""
+        with contextlib.suppress(OSError, ValueError, StopIteration):
+            if self.support.version == "v2" and "cpu" in self.dirs:
+                stat = _read(os.path.join(self.dirs["cpu"], "cpu.stat")).split()
+                return int(stat[stat.index("usage_usec") + 1]) / 1e6
+            if ACCOUNTING in self.dirs:
+                return int(_read(os.path.join(self.dirs[ACCOUNTING], "cpuacct.usage"))) / 1e9
+        return None
 
     def procs_files(self) -> list[str]:
         """The ``cgroup.procs`` files a call writes its pid to (one per v1 hierarchy)."""
