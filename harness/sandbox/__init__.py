@@ -25,8 +25,9 @@ Registered with inspect as the sandbox type ``bwrap`` (``--sandbox bwrap``, or a
   ``OutputLimitExceededError`` with the head of the output;
 - when the harness runs as root, the code runs as an unprivileged, per-sample uid (so
   root-only files stay unreadable and the process limit counts only that sample);
-- sandboxed code runs at a lower CPU priority than the harness, and calls are not queued
-  behind each other: a benign call among hostile ones gets its fair share of CPU at once.
+- calls are not queued behind each other; with a CPU cgroup every sample gets an equal CPU
+  weight and a CPU-bound call (and then its sample) yields to short ones, so a benign call
+  among hostile ones is served at once; without one, sandboxed code runs at nice 10.
 
 Which of these protections are active is written to each sample's transcript (an info
 event from "bwrap sandbox") and logged once per process.
