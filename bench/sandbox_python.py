@@ -10,7 +10,8 @@ Three measurements, all in one run so they share the machine's load:
 2. Start-up overhead, new vs old: the sandbox of commit ``--baseline`` (before issue 13: no
    seccomp, keyring, cgroup or tmpfs) loaded from git next to today's, calls alternating
    between the two. ``true`` is pure sandbox start-up; ``print`` adds bash --login + python.
-   Acceptance (issue 13): new/old start-up <= 1.25.
+   Acceptance (issue 13): new/old start-up <= 1.25. On a machine shared with other jobs the
+   median includes waiting for a CPU; the 10th percentile is closer to the cost itself.
 3. Fairness: 64 hostile samples (each a CPU hog of 4 busy processes, re-run whenever its
    tool timeout kills it) and one benign sample calling ``print(6 * 7)`` over and over;
    reports the benign call's latency and the harness's event-loop lag, for today's defaults
@@ -191,12 +192,14 @@ async def compare_startup(n: int, ref: str) -> dict[str, Any]:
     report: dict[str, Any] = {"baseline": ref}
     for call in calls:
         old, new = (statistics.median(times[call][k]) for k in ("old", "new"))
+        old_p10, new_p10 = (percentile(times[call][k], 0.10) for k in ("old", "new"))
         report[call] = {
             "old": summarise(call, "old", times[call]["old"]),
             "new": summarise(call, "new", times[call]["new"]),
             "new_over_old": new / old,
+            "new_over_old_p10": new_p10 / old_p10,
         }
-        print(f"  {call}: new/old median = {new / old:.2f}", flush=True)
+        print(f"  {call}: new/old median = {new / old:.2f}, 10th percentile = {new_p10 / old_p10:.2f}", flush=True)
     return report
 
 
@@ -339,12 +342,13 @@ def main(argv: list[str] | None = None) -> int:
         print(tabulate(rows, headers=["sandbox", "workload", "calls", "median ms", "p95 ms"]))
     if "startup" in report:
         rows = [
-            [call, f"{r['old']['median_s'] * 1000:.0f}", f"{r['new']['median_s'] * 1000:.0f}", f"{r['new_over_old']:.2f}"]
+            [call, f"{r['old']['median_s'] * 1000:.0f}", f"{r['new']['median_s'] * 1000:.0f}", f"{r['new_over_old']:.2f}",
+             f"{r['new_over_old_p10']:.2f}"]
             for call, r in report["startup"].items()
             if call != "baseline"
         ]
         print()
-        print(tabulate(rows, headers=["call", "old median ms", "new median ms", "new/old"]))
+        print(tabulate(rows, headers=["call", "old median ms", "new median ms", "new/old median", "new/old p10"]))
     if "fairness" in report:
         rows = [
             [kind, r["benign_calls"], len(r["benign_failures"]), r["benign_median_s"], r["benign_max_s"],

@@ -602,3 +602,16 @@ def test_a_cpu_bound_sample_yields_the_cpu_to_short_calls():
     finally:
         env.close()
     assert seen == [low, "True", "started", low, "False"]
+
+
+@pytest.mark.parametrize(
+    "stderr, expected",
+    [
+        (b"Joined session keyring: 123\nTraceback", b"Traceback"),
+        (b"Traceback\nJoined session keyring: 123\n", b"Traceback\nJoined session keyring: 123\n"),
+        (b"Joined session keyring: " + b"1" * 2**20, b"Joined session keyring: " + b"1" * 2**20),  # the whole 1 MiB window
+        (b"Joined session keyring: 7\n" * 3, b"Joined session keyring: 7\n" * 2),  # only keyctl's own, first line
+    ],
+)
+def test_only_keyctls_note_is_removed_from_stderr(stderr, expected):
+    assert sbx._strip_keyctl_note(stderr) == expected

@@ -433,7 +433,7 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
             raise
         if not self.workspace.tmpfs:
             _warn_once(f"bwrap sandbox: no disk or file budget per sample: {self.workspace.reason}.")
-        if self.cgroup is None or len(support.controllers) < len(cgroup.CONTROLLERS):
+        if self.cgroup is None or support.missing:
             _warn_once(f"bwrap sandbox: per-sample cgroup: {support.describe()}.")
 
     @property
@@ -452,6 +452,8 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
                 "cpu": f"{c.total_cpus:g} CPU",
             }
             budget = f"{support.describe()}: " + ", ".join(parts[k] for k in support.controllers)
+            if "pids" not in support.controllers and root:
+                budget += f"; tasks: {c.max_procs} (RLIMIT_NPROC of the sample's own uid)"
         else:
             budget = support.describe()
         userns = "denied by seccomp (clone/unshare with new namespaces)"
@@ -562,9 +564,8 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         """The host command line of one call: the host-side prefix, bwrap, then ``cmd``."""
         c, t = self.config, self.tools
         root = self.uid is not None
-        a: list[str] = []
-        if self.cgroup is not None:
-            a += self.cgroup.join_prefix()
+        mb = 1024 * 1024
+        a = self._host_prefix(cpu_seconds)
         if t.nice and c.nice and not self._cpu_cgroup:
             a += [t.nice, "-n", str(c.nice)]
         a += [t.keyctl, "session", "-"]
@@ -601,18 +602,18 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
             a += ["--setenv", key, value]
         if root:
             a += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-        mb = 1024 * 1024
-        a += [
-            "--",
-            t.prlimit,
-            f"--as={c.memory_mb * mb}",
-            f"--nproc={c.max_procs}",
-            f"--cpu={cpu_seconds}:{cpu_seconds + 1}",
-            f"--fsize={c.max_file_mb * mb}",
-            f"--nofile={c.max_open_files}",
-            "--core=0",
-            "--",
-        ]
+        a += ["--"]
+        if not root:  # as root the host-side prefix set them (see _host_prefix)
+            a += [
+                t.prlimit,
+                f"--as={c.memory_mb * mb}",
+                f"--nproc={c.max_procs}",
+                f"--cpu={cpu_seconds}:{cpu_seconds + 1}",
+                f"--fsize={c.max_file_mb * mb}",
+                f"--nofile={c.max_open_files}",
+                "--core=0",
+                "--",
+            ]
         if root:
             assert t.setpriv is not None
             a += [
@@ -625,6 +626,38 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
                 "--",
             ]
         return a + cmd
+
+    def _host_prefix(self, cpu_seconds: int) -> list[str]:
+        """One ``/bin/sh`` on the host, before bwrap: join the sample's cgroup and, as root,
+        set the per-process rlimits (inherited by everything bwrap starts; bwrap itself runs
+        as root, which RLIMIT_NPROC exempts). Setting them here instead of with ``prlimit``
+        inside saves a program start per call. Without root, prlimit inside keeps them off
+        bwrap, whose own processes would count towards the user's RLIMIT_NPROC."""
+        c = self.config
+        parts: list[str] = []
+        args: list[str] = []
+        if self.cgroup is not None:
+            script, script_args = self.cgroup.join_script()
+            parts.append(script)
+            args += script_args
+        if self.uid is not None:
+            parts.append(
+                'ulimit -v "$1" && ulimit -p "$2" && ulimit -S -t "$3" && ulimit -H -t "$4" && '
+                'ulimit -f "$5" && ulimit -n "$6" && ulimit -c 0 || '
+                '{ echo "sandbox: cannot set resource limits" >&2; exit 125; }; shift 6'
+            )
+            # dash's units: -v KiB, -f 512-byte blocks
+            args += [
+                str(c.memory_mb * 1024),
+                str(c.max_procs),
+                str(cpu_seconds),
+                str(cpu_seconds + 1),
+                str(c.max_file_mb * 2048),
+                str(c.max_open_files),
+            ]
+        if not parts:
+            return []
+        return ["/bin/sh", "-c", "; ".join(parts) + '; exec "$@"', "sh", *args]
 
     def _env(self, extra: dict[str, str]) -> dict[str, str]:
         env = {

@@ -43,6 +43,10 @@ logger = getLogger(__name__)
 
 CONTROLLERS = ("memory", "pids", "cpu")
 """The controllers that set limits."""
+V1_CONTROLLERS = ("memory", "cpu")
+"""On v1 every hierarchy a call joins costs a migration (milliseconds, under load) per call,
+and v1 is only usable as root, where each sample runs as a uid of its own, so RLIMIT_NPROC
+already bounds its tasks: v1 goes without a pids cgroup."""
 ACCOUNTING = "cpuacct"
 """v1 only: CPU time used, for the priority of calls (v2 has it in cpu.stat)."""
 PARENT_PREFIX = "harness-bwrap-"
@@ -63,11 +67,16 @@ class CgroupSupport:
     def controllers(self) -> tuple[str, ...]:
         return tuple(c for c in CONTROLLERS if c in self.parents)
 
+    @property
+    def missing(self) -> list[str]:
+        """Limit controllers wanted here but not usable (v1 never uses pids: see V1_CONTROLLERS)."""
+        wanted = V1_CONTROLLERS if self.version == "v1" else CONTROLLERS
+        return [c for c in wanted if c not in self.parents]
+
     def describe(self) -> str:
         if self.version is None:
             return f"none ({self.reason}); per-process rlimits only"
-        missing = [c for c in CONTROLLERS if c not in self.parents]
-        note = f"; missing {', '.join(missing)}: {self.reason}" if missing else ""
+        note = f"; missing {', '.join(self.missing)}: {self.reason}" if self.missing else ""
         return f"cgroup {self.version} ({', '.join(self.controllers)}){note}"
 
 
@@ -174,7 +183,7 @@ def _machine_memory() -> int:
 def _setup_v1(mounts: dict[str, tuple[str, str]], paths: dict[str, str]) -> CgroupSupport:
     parents: dict[str, str] = {}
     problems: list[str] = []
-    for c in (*CONTROLLERS, ACCOUNTING):
+    for c in (*V1_CONTROLLERS, ACCOUNTING):
         if c not in mounts or c not in paths:
             if c != ACCOUNTING:
                 problems.append(f"{c} controller not mounted")
@@ -340,15 +349,15 @@ class SandboxCgroup:
         """The ``cgroup.procs`` files a call writes its pid to (one per v1 hierarchy)."""
         return sorted({os.path.join(d, "cgroup.procs") for d in self.dirs.values()})
 
-    def join_prefix(self, sh: str = "/bin/sh") -> list[str]:
-        """argv prefix: join this cgroup, then exec the rest of the command line."""
+    def join_script(self) -> tuple[str, list[str]]:
+        """A /bin/sh fragment that moves the shell into this cgroup, and its arguments."""
         files = self.procs_files()
         script = (
             'n=$1; shift; while [ "$n" -gt 0 ]; do '
             'echo $$ > "$1" || { echo "sandbox: cannot join cgroup $1" >&2; exit 125; }; '
-            'shift; n=$((n - 1)); done; exec "$@"'
+            'shift; n=$((n - 1)); done'
         )
-        return [sh, "-c", script, "sh", str(len(files)), *files]
+        return script, [str(len(files)), *files]
 
     def oom_kills(self) -> int:
         """How many processes the kernel killed for exceeding this sandbox's memory."""
