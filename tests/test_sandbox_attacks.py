@@ -612,6 +612,26 @@ def test_a_cpu_bound_sample_yields_the_cpu_to_short_calls():
         (b"Joined session keyring: " + b"1" * 2**20, b"Joined session keyring: " + b"1" * 2**20),  # the whole 1 MiB window
         (b"Joined session keyring: 7\n" * 3, b"Joined session keyring: 7\n" * 2),  # only keyctl's own, first line
     ],
+    ids=["note-first", "note-later", "1MiB-of-digits", "repeated"],
 )
 def test_only_keyctls_note_is_removed_from_stderr(stderr, expected):
     assert sbx._strip_keyctl_note(stderr) == expected
+
+
+def test_without_cgroups_or_tmpfs_it_runs_and_says_so_once(monkeypatch, caplog):
+    monkeypatch.setattr(cgroup, "_support", cgroup.CgroupSupport(None, reason="test: no cgroup filesystem"))
+    monkeypatch.setattr(workspace, "mount_tmpfs", lambda *a, **k: "test: no tmpfs")
+    monkeypatch.setattr(sbx, "_warned", set())
+    with caplog.at_level("WARNING", logger="harness.sandbox"):
+        envs = [make(), make()]
+    try:
+        result = py(envs[0], "import os\nprint(os.getpriority(os.PRIO_PROCESS, 0))")
+        recorded = envs[0].protections()
+    finally:
+        for env in envs:
+            env.close()
+    assert result.stdout == "10\n", result.stderr  # nice 10 instead of the cgroup's CPU weights
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 2 and any("no cgroup filesystem" in w for w in warnings), warnings
+    assert "none (test: no cgroup filesystem)" in recorded["sample_budget"]
+    assert "without a size or file budget" in recorded["writable_space"] and recorded["priority"] == "nice 10"
