@@ -170,18 +170,22 @@ UNIT_WORDS = frozenset(
 _TEXT_CMDS = r"text|textrm|textbf|textit|textnormal|mathrm|mathbf|mathit|mbox|hbox|boxed|fbox"
 _WRAPPER = re.compile(r"\\(?:" + _TEXT_CMDS + r")\s*\{([^{}]*)\}")
 _SPACING = r"(?:\s|~|\\[,;:! ]|\\q?quad(?![A-Za-z]))"
-_DECORATION = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\%|%|\\\$|\$|\\displaystyle(?![A-Za-z])")
-_GROUPED = re.compile(r"(?<![0-9.])[0-9]{1,3}(?P<sep>,|\{,\}|\\,)[0-9]{3}(?:(?P=sep)[0-9]{3})*(?![0-9])")
+_DECORATION = re.compile(r"\^\s*(?:\{\s*\\circ\s*\}|\\circ)|°|\\%|%|\\\$|\$|\\displaystyle(?![A-Za-z])")
+_GROUPED = re.compile(r"(?<![0-9.])[0-9]{1,3}(?P<sep>,|\\,)[0-9]{3}(?:(?P=sep)[0-9]{3})*(?![0-9])")
 _SPLIT_DIGITS = re.compile(r"[0-9]" + _SPACING + r"+[0-9]")  # run on the text without braces
 _INTEGER = re.compile(r"[+-]?[0-9]+(?:\.0+)?", re.ASCII)
-_LHS = re.compile(
-    r"(?![+-])(?:[A-Za-z \t+\-|']|\\(?:angle|measuredangle|overline|alpha|beta|gamma|delta|theta|phi|varphi"
-    r"|lambda|mu|sigma|omega)(?![A-Za-z])|\{[A-Za-z ]{1,8}\}|_\{[A-Za-z0-9]{1,8}\}|_[A-Za-z0-9]){1,40}",
+_LHS_TERM = (
+    r"\|?(?:\\(?:angle|measuredangle|overline|triangle|alpha|beta|gamma|delta|theta|phi|varphi|lambda|mu|sigma"
+    r"|omega)(?![A-Za-z])\s*)?\{?[A-Za-z]{1,3}\}?(?:_\{?[A-Za-z0-9]{1,3}\}?)?'?\|?"
+)
+_LHS = re.compile(_LHS_TERM + r"(?:\s*[+-]\s*" + _LHS_TERM + r"){0,5}", re.ASCII)
+"""The left side of ``x = 33``: identifiers of up to 3 letters (``m+n``, ``AB``, ``a_{1}``,
+``\\angle ABC``) joined by + or -; no digits outside subscripts, no spaces inside a term."""
+_NEGATION = re.compile(r"(?<![A-Za-z])(?:not|no|never|neither|nor|except|without|non|none)(?![A-Za-z])", re.I)
+_UNIT_TAIL = re.compile(
+    r"(?<=[0-9}])(?:\s|~|\\[,;: !]|\\q?quad(?![A-Za-z]))*\(?\s*([A-Za-z]{2,20}(?:\s+[A-Za-z]{2,20}){0,2})\s*\)?\s*\.?\s*$",
     re.ASCII,
 )
-_TEXT_TAIL = re.compile(r"(?:\s*\\(?:text|textrm|textnormal|mbox|mathrm)\s*\{([^{}]*)\})+\s*\.?\s*$")
-_BARE_TAIL = re.compile(r"(?<=[0-9%$}])((?:\s+\(?[A-Za-z]{2,20}\)?){1,3})\s*\.?\s*$", re.ASCII)
-_UNIT_TEXT = re.compile(r"\s*\(?\s*([A-Za-z]{2,20}(?:\s+[A-Za-z]{2,20}){0,2})\s*\)?\s*\.?\s*", re.ASCII)
 
 
 def _strip_outer(s: str) -> str:
@@ -196,51 +200,50 @@ def _strip_outer(s: str) -> str:
     return s
 
 
+_SPACING_TOKENS = ("\\qquad", "\\quad", "\\,", "\\;", "\\:", "\\!", "\\ ", "~")
+
+
+def _strip_spacing(s: str) -> str:
+    """``s`` without whitespace or LaTeX spacing commands at either end (linear)."""
+    while True:
+        before = s
+        s = s.strip()
+        for tok in _SPACING_TOKENS:
+            s = s.removeprefix(tok)
+            if s.endswith(tok) and not s.endswith("\\" + tok):
+                s = s[: -len(tok)]
+        if s == before:
+            return s
+
+
 def _is_unit(words: str) -> bool:
-    m = _UNIT_TEXT.fullmatch(words)
-    if not m:
-        return False
-    for w in m.group(1).lower().split():
-        if w not in UNIT_WORDS and w.removesuffix("s") not in UNIT_WORDS and w.removesuffix("es") not in UNIT_WORDS:
-            return False
-    return True
+    return all(
+        w in UNIT_WORDS or w.removesuffix("s") in UNIT_WORDS or w.removesuffix("es") in UNIT_WORDS
+        for w in words.lower().split()
+    )
 
 
-def _split_unit(s: str, plain: bool) -> tuple[str, bool]:
-    """Drop trailing unit words (``\\text{ minutes}``; bare ones only in plain text).
-
-    Returns (rest, ok); ok is False when trailing words are there but are not units."""
-    m = _TEXT_TAIL.search(s)
-    if m and m.start() > 0:
-        words = " ".join(re.findall(r"\\(?:text|textrm|textnormal|mbox|mathrm)\s*\{([^{}]*)\}", m.group(0)))
-        if any(c.isdigit() for c in words) or not words.strip():
-            return s, True  # \text{33} is the value itself, not a unit
-        return (s[: m.start()], True) if _is_unit(words) else (s, False)
-    if plain:
-        m = _BARE_TAIL.search(s)
-        if m:
-            return (s[: m.start(1)], True) if _is_unit(m.group(1)) else (s, False)
-    return s, True
-
-
-def _value_part(answer: str, plain: bool) -> str | None:
+def _value_part(answer: str) -> str | None:
     """The answer reduced to its value: outer ``$``, one ``LHS =``, units and decorations
     removed, thousands separators joined. None when words or a split number remain."""
-    s = _strip_outer(answer[:MAX_ANSWER_CHARS])
-    if s.count("=") == 1:
-        lhs, rhs = s.split("=")
-        if not _LHS.fullmatch(lhs.strip()) or not any(c.isalpha() for c in lhs.replace("\\", "")):
-            return None
-        s = rhs
-    s, ok = _split_unit(s.strip(), plain)
-    if not ok:
-        return None
-    for _ in range(3):
-        unwrapped = _WRAPPER.sub(r"\1", s)
+    s = _strip_outer(answer[:MAX_ANSWER_CHARS]).replace("{,}", ",")  # 1{,}033: LaTeX's comma spacing
+    for _ in range(4):  # \text{33^{\circ}}: decorations and wrappers nest either way
+        unwrapped = _WRAPPER.sub(r"\1", _DECORATION.sub("", s))
         if unwrapped == s:
             break
         s = unwrapped
-    s = _DECORATION.sub("", s)
+    s = _strip_spacing(s)
+    unit = _UNIT_TAIL.search(s)
+    if unit:
+        if not _is_unit(unit.group(1)):
+            return None
+        s = s[: unit.start()]
+    if _NEGATION.search(s):
+        return None
+    if s.count("=") == 1:
+        lhs, s = s.split("=")
+        if not _LHS.fullmatch(re.sub(_SPACING + "+$|^" + _SPACING + "+", "", lhs)):
+            return None
     s = _GROUPED.sub(lambda m: re.sub(r"[^0-9]", "", m.group(0)), s)
     if _SPLIT_DIGITS.search(s.replace("{", "").replace("}", "")):
         return None
@@ -250,16 +253,15 @@ def _value_part(answer: str, plain: bool) -> str | None:
     return s.rstrip(".") if s.endswith(".") and not s.endswith("..") else s
 
 
-def integer_form(answer: str, plain: bool = False) -> int | None:
+def integer_form(answer: str) -> int | None:
     """The integer an answer states using formatting only, else None.
 
     ``033``, ``33.0``, ``\\text{33}``, ``33^\\circ``, ``33\\%``, ``\\$33``, ``1,033`` /
     ``1{,}033`` / ``1\\,033``, ``33\\,``, ``x = 33``, ``m+n=33``, ``33 \\text{ minutes}``
     are integers; ``33!``, ``-(33)``, ``\\text{not } 33``, ``33x``, ``x = 12, y = 33``,
-    ``3 3``, ``2^{5}`` are not. ``plain`` (an ``ANSWER:`` line or tag rather than a box)
-    also accepts bare unit words: ``33 minutes``.
+    ``3 3``, ``2^{5}``, ``33 \\text{ thousand}``, ``the total is 33`` are not.
     """
-    s = _value_part(answer, plain)
+    s = _value_part(answer)
     if s is None or not _INTEGER.fullmatch(s) or len(s) > 400:
         return None
     return int(s.split(".", 1)[0])
@@ -280,7 +282,7 @@ def arithmetic_form(answer: str) -> str | None:
     answer, anything else is wrong without asking math-verify (which reads ``\\neg 33``,
     ``33_{8}``, ``33 \\text{ thousand}`` or ``33m`` as 33).
     """
-    s = _value_part(answer, plain=False)
+    s = _value_part(answer)
     if not s or not _ARITH.fullmatch(s) or not any(c.isdigit() for c in s):
         return None
     return s

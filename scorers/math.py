@@ -57,9 +57,9 @@ def quick_math_score(completion: str, gold: str) -> Score | Pending:
         )
     pred, method = extracted.answer, extracted.method
     gold = gold.strip()
-    gold_int = integer_form(gold, plain=True)
+    gold_int = integer_form(gold)
     if gold_int is not None:
-        pred_int = integer_form(pred, plain=method != "boxed")
+        pred_int = integer_form(pred)
         if pred_int is not None:
             ok = pred_int == gold_int
             return _score(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 
 import pytest
@@ -130,7 +129,7 @@ INTEGER_FORMS = {
     "33!": None, "-(33)": None, "\\text{not } 33": None, "33x": None, "x = 12, y = 33": None, "3 3": None,
     "3\\,3": None, "3~3": None, "1,03": None, "1,0333": None, "1,033\\,000": None, "33 \\text{ thousand}": None,
     "33 \\text{ or more}": None, "33'": None, "33_8": None, "2^{5}": None, "33^2": None, "33.5": None,
-    "33 minutes": None,  # bare words after a boxed value are variables (see plain=True)
+    "33 minutes": 33, "33cm": 33, "33 m": None, "33 \\text{ is wrong}": None, "the total is 33": None,
     "x == 33": None, "x \\le 33": None, "2x = 33": None, "-x = 33": None, "33 = x": None, "\\{33\\}": None,
     "３３": None, "3\u200b3": None, "33e0": None, "0x21": None, "": None, "nan": None, "inf": None,
 }
@@ -141,13 +140,14 @@ def test_integer_form_rules(answer: str, expected: int | None) -> None:
     assert integer_form(answer) == expected
 
 
-def test_plain_answers_accept_unit_words_only() -> None:
-    assert integer_form("33 minutes", plain=True) == 33
-    assert integer_form("33 (meters)", plain=True) == 33
-    assert integer_form("204 square units", plain=True) == 204
-    assert integer_form("33 is wrong", plain=True) is None
-    assert integer_form("33 thousand", plain=True) is None
-    assert integer_form("not 33", plain=True) is None
+def test_unit_words_only_from_the_list() -> None:
+    assert integer_form("33 (meters)") == 33
+    assert integer_form("204 square units") == 204
+    assert integer_form("\\text{0 \\text{ minutes}}") == 0
+    assert integer_form("33 is wrong") is None
+    assert integer_form("33 thousand") is None
+    assert integer_form("not 33") is None
+    assert integer_form("33 widgets") is None  # not a listed unit: wrong, never guessed
 
 
 def test_only_pure_arithmetic_goes_to_math_verify() -> None:
@@ -192,14 +192,6 @@ def test_hostile_completions_are_decided_fast_and_never_correct(completion: str)
     assert cpu < 0.25, f"{cpu:.2f}s CPU for {completion[:40]!r}"
     if hasattr(quick, "value"):
         assert quick.value != "C"
-
-
-def test_bomb_for_a_symbolic_gold_is_unscored_then_next_answers_score() -> None:
-    bomb = check_math_answer("\\boxed{9^{9^{9^{9}}}}", "\\frac{1}{2}")
-    assert math.isnan(bomb.value) and bomb.metadata["reason"] == "timeout" and bomb.reason == "timeout"
-    for _ in range(3):
-        assert check_math_answer("\\boxed{\\frac{2}{4}}", "\\frac{1}{2}").value == "C"
-        assert check_math_answer("\\boxed{\\frac{66}{2}}", "33").value == "C"
 
 
 def test_ten_megabyte_answer_does_not_block_the_event_loop() -> None:
