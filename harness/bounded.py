@@ -6,15 +6,16 @@ replaced when they overrun.
 
 Design (every point answers a way the previous forkserver worker failed):
 
-- A worker is ``python -m harness.bounded`` speaking JSON lines on its stdin and on a
-  private copy of its stdout. It imports only the modules it is told to, never the
-  parent's ``__main__`` (a script piped on stdin, a notebook or an unguarded script works
-  and does not run twice).
-- A :class:`BoundedPool` keeps about one warm worker per core (``HARNESS_BOUNDED_WORKERS``
-  overrides), so one hostile input does not queue every other call. A worker is started
-  and warmed (its ``warm`` function must return True) before any call is given to it:
-  start-up never counts against a call's bound. A killed worker is replaced at once, in
-  the background.
+- A **template** process ``python -m harness.bounded --template FD [--warm module:fn]``
+  imports and warms what the calls need once (``warm`` must return True), then forks a
+  worker per request; workers talk JSON lines over a socket pair whose end reaches the
+  template with ``SCM_RIGHTS``. Nothing imports the parent's ``__main__`` (a script piped on
+  stdin, a notebook or an unguarded script works and does not run twice), and a
+  replacement worker is a fork of a warm process: ready in milliseconds, not seconds.
+- A :class:`BoundedPool` keeps about one worker per core (``HARNESS_BOUNDED_WORKERS``
+  overrides), so one hostile input does not queue every other call. Start-up never counts
+  against a call's bound (a call is only given to a worker that said it is ready), and a
+  killed worker is replaced at once, in the background.
 - The bound is **CPU time of the worker** (read from the OS), so a loaded machine does not
   turn a legitimate slow call into a timeout. A wall-clock cap (``wall_factor`` times the
   CPU bound, at least ``MIN_WALL`` s) catches a starved or stuck worker; that outcome (and
@@ -24,8 +25,11 @@ Design (every point answers a way the previous forkserver worker failed):
 - If no worker can start (``START_ATTEMPTS`` failures in a row, or none ready within
   ``START_TIMEOUT`` s), every call raises :class:`BoundedUnavailable` with the reason: a
   broken checker fails the run, it never turns answers into "wrong".
-- A worker exits when its parent goes away: at end of input when idle, and through a
-  per-call ``RLIMIT_CPU`` soft limit (the call's bound plus a margin) when busy.
+- Nothing outlives the parent: the template exits at end of input; an idle worker at end
+  of input; a busy one when its parent (the template) goes away, or at the latest at a
+  per-call ``RLIMIT_CPU`` soft limit (the call's bound plus a margin).
+
+Unix only (fork, ``SCM_RIGHTS``); the CPU time comes from ``/proc`` (psutil elsewhere).
 """
 
 from __future__ import annotations
@@ -36,13 +40,14 @@ import json
 import math
 import os
 import select
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import weakref
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Literal
 
@@ -138,14 +143,13 @@ _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def _serve(argv: list[str]) -> int:
-    """Worker main: ``python -m harness.bounded [--warm module:fn]``."""
-    out = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    os.dup2(2, 1)  # stray prints go to stderr and can never corrupt the protocol
+    """Template main: ``python -m harness.bounded --template FD [--warm module:fn]``."""
+    os.dup2(2, 1)  # stray prints go to stderr: the protocol lives on sockets only
+    ctrl = socket.socket(fileno=int(argv[argv.index("--template") + 1]))
     warm = argv[argv.index("--warm") + 1] if "--warm" in argv else None
 
     def send(msg: dict[str, Any]) -> None:
-        out.write(json.dumps(msg) + "\n")
-        out.flush()
+        ctrl.sendall((json.dumps(msg) + "\n").encode())
 
     try:
         if warm is not None:
@@ -156,11 +160,30 @@ def _serve(argv: list[str]) -> int:
     except BaseException as ex:  # noqa: BLE001 - report any start failure to the parent
         send({"ready": False, "error": f"{type(ex).__name__}: {ex}"[:2000]})
         return 1
-    _limit_memory()
-    parent = os.getppid()
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped by the kernel
     send({"ready": True, "pid": os.getpid()})
-    for line in sys.stdin:
+    while True:
+        msg, fds, _, _ = socket.recv_fds(ctrl, 64, 1)
+        if not msg or not fds:
+            return 0  # the parent went away
+        pid = os.fork()
+        if pid == 0:
+            ctrl.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            try:
+                _work(socket.socket(fileno=fds[0]))
+            finally:
+                os._exit(0)
+        os.close(fds[0])
+        send({"pid": pid})
+
+
+def _work(conn: socket.socket) -> None:
+    """One forked worker: answer JSON-line requests on ``conn`` until it closes."""
+    _limit_memory()
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    conn.sendall((json.dumps({"ready": True, "pid": os.getpid()}) + "\n").encode())
+    for line in conn.makefile("rb"):
         try:
             req = json.loads(line)
             _limit_cpu(float(req.get("cpu", 0)))
@@ -171,8 +194,7 @@ def _serve(argv: list[str]) -> int:
             reply = {"ok": False, "kind": "memory", "error": "MemoryError"}
         except Exception as ex:  # report, never die on a bad input
             reply = {"ok": False, "kind": "error", "error": f"{type(ex).__name__}: {ex}"[:2000]}
-        send(reply)
-    return 0
+        conn.sendall((json.dumps(reply) + "\n").encode())
 
 
 def _limit_memory() -> None:
@@ -212,61 +234,138 @@ def _watch_parent(parent: int) -> None:
 # ---------------------------------------------------------------- the parent side
 
 
-@dataclass
-class _Worker:
-    proc: subprocess.Popen[bytes]
-    stderr: Any
-    buf: bytes = b""
+class _Lines:
+    """JSON lines from a socket, with deadlines and an optional CPU bound on its process."""
 
-    def kill(self) -> None:
-        try:
-            self.proc.kill()
-        except OSError:
-            pass
-        for f in (self.proc.stdin, self.proc.stdout):
-            try:
-                if f is not None:
-                    f.close()
-            except OSError:
-                pass
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-        self.stderr.close()
-
-    def stderr_tail(self) -> str:
-        try:
-            self.stderr.seek(0)
-            return self.stderr.read()[-1500:].decode("utf-8", "replace").strip()
-        except (OSError, ValueError):
-            return ""
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buf = b""
 
     def send(self, msg: dict[str, Any]) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write((json.dumps(msg) + "\n").encode())
-        self.proc.stdin.flush()
+        self.sock.sendall((json.dumps(msg) + "\n").encode())
 
-    def read_line(self, deadline: float, cpu_limit: float | None = None, cpu_start: float = 0.0) -> dict[str, Any]:
-        """One reply; raises BoundedTimeout when the deadline or the CPU bound passes first."""
-        assert self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
+    def read(self, deadline: float, pid: int | None = None, cpu_limit: float | None = None, cpu_start: float = 0.0) -> dict[str, Any]:
+        """One message; raises BoundedTimeout when the deadline or the CPU bound passes first."""
         while b"\n" not in self.buf:
             now = time.monotonic()
             if now >= deadline:
                 raise BoundedTimeout("wall", "no reply before the wall-clock cap")
-            ready, _, _ = select.select([fd], [], [], min(_POLL, deadline - now))
+            ready, _, _ = select.select([self.sock], [], [], min(_POLL, deadline - now))
             if ready:
-                chunk = os.read(fd, 65536)
+                chunk = self.sock.recv(65536)
                 if not chunk:
-                    raise BoundedTimeout("died", f"worker exited (code {self.proc.poll()})")
+                    raise BoundedTimeout("died", "the process exited")
                 self.buf += chunk
-            elif cpu_limit is not None:
-                used = _cpu_seconds(self.proc.pid)
+            elif cpu_limit is not None and pid is not None:
+                used = _cpu_seconds(pid)
                 if used is not None and used - cpu_start > cpu_limit:
                     raise BoundedTimeout("cpu", f"more than {cpu_limit:g} s of CPU")
         line, _, self.buf = self.buf.partition(b"\n")
         return json.loads(line)
+
+
+class _Worker:
+    def __init__(self, sock: socket.socket, pid: int) -> None:
+        self.lines = _Lines(sock)
+        self.pid = pid
+        self.pidfd: int | None = None
+        try:  # a pidfd names this very process: no risk of signalling a reused pid
+            self.pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            pass
+
+    def kill(self) -> None:
+        try:
+            if self.pidfd is not None:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            else:
+                os.kill(self.pid, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass  # already gone
+        for close in (self.lines.sock.close, lambda: self.pidfd is not None and os.close(self.pidfd)):
+            try:
+                close()
+            except OSError:
+                pass
+        self.pidfd = None
+
+
+class _Template:
+    """The warm process that workers are forked from."""
+
+    def __init__(self, warm: str | None) -> None:
+        if not sys.executable:
+            raise OSError("sys.executable is empty: cannot start a Python process")
+        env = dict(os.environ)
+        # the template must import this very copy of the harness, whatever the cwd
+        root = str(Path(__file__).resolve().parents[1])
+        env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+        ours, theirs = socket.socketpair()
+        self.stderr = tempfile.TemporaryFile()
+        # -P: the cwd is not put on sys.path (a stray sympy.py there cannot shadow the real one)
+        cmd = [sys.executable, "-P", "-m", "harness.bounded", "--template", str(theirs.fileno())]
+        self.proc = subprocess.Popen(
+            cmd + (["--warm", warm] if warm else []),
+            stdin=subprocess.DEVNULL,
+            stdout=self.stderr,
+            stderr=self.stderr,
+            env=env,
+            pass_fds=[theirs.fileno()],
+            start_new_session=True,  # Ctrl-C in the terminal is the parent's to handle
+        )
+        theirs.close()
+        self.ctrl = _Lines(ours)
+        self.lock = threading.Lock()
+        try:
+            hello = self.ctrl.read(time.monotonic() + START_TIMEOUT)
+        except BoundedTimeout as ex:
+            self.close()
+            raise OSError(f"not ready within {START_TIMEOUT:g} s" if ex.why == "wall" else f"exited{self._tail()}") from None
+        if not hello.get("ready"):
+            self.close()
+            raise OSError(f"{hello.get('error') or hello}{self._tail()}")
+
+    def _tail(self) -> str:
+        try:
+            self.stderr.seek(0)
+            lines = self.stderr.read()[-2000:].decode("utf-8", "replace").strip().splitlines()
+            return f" | stderr: {lines[-1]}" if lines else ""
+        except (OSError, ValueError):
+            return ""
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def fork(self) -> _Worker:
+        ours, theirs = socket.socketpair()
+        try:
+            with self.lock:
+                socket.send_fds(self.ctrl.sock, [b"fork"], [theirs.fileno()])
+                pid = int(self.ctrl.read(time.monotonic() + START_TIMEOUT)["pid"])
+        finally:
+            theirs.close()
+        worker = _Worker(ours, pid)
+        try:
+            hello = worker.lines.read(time.monotonic() + START_TIMEOUT)
+        except BoundedTimeout:
+            worker.kill()
+            raise OSError(f"a forked worker did not start{self._tail()}") from None
+        if not hello.get("ready"):
+            worker.kill()
+            raise OSError(str(hello))
+        return worker
+
+    def close(self) -> None:
+        try:
+            self.ctrl.sock.close()
+        except OSError:
+            pass
+        try:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        self.stderr.close()
 
 
 _pools: weakref.WeakSet[BoundedPool] = weakref.WeakSet()
@@ -287,12 +386,13 @@ class BoundedPool:
         self._cond = threading.Condition()
         self._idle: list[_Worker] = []
         self._workers: dict[int, _Worker] = {}
-        self._starting = 0
         self._live = 0
         self._failures = 0
         self._broken: str | None = None
         self._closed = False
-        self.stats = {"calls": 0, "kills": 0, "starts": 0, "retries": 0}
+        self._template: _Template | None = None
+        self._template_lock = threading.Lock()
+        self.stats = {"calls": 0, "kills": 0, "starts": 0, "retries": 0, "templates": 0}
         _pools.add(self)
 
     # -- lifecycle
@@ -312,47 +412,29 @@ class BoundedPool:
             self._live += 1
             threading.Thread(target=self._spawn, name="bounded-worker-start", daemon=True).start()
 
-    def _command(self) -> list[str]:
-        # -P: the cwd is not put on sys.path (a stray sympy.py there cannot shadow the real one)
-        cmd = [sys.executable, "-P", "-m", "harness.bounded"]
-        return cmd + (["--warm", self.warm] if self.warm else [])
+    def _template_locked(self) -> _Template:
+        """The live template, started if needed (callers hold ``_template_lock``)."""
+        if self._template is None or not self._template.alive():
+            if self._template is not None:
+                self._template.close()
+            self._template = None
+            self._template = _Template(self.warm)
+            self.stats["templates"] += 1
+        return self._template
 
     def _spawn(self) -> None:
-        worker: _Worker | None = None
         try:
-            if not sys.executable:
-                raise OSError("sys.executable is empty: cannot start a Python worker")
-            env = dict(os.environ)
-            # the worker must import this very copy of the harness, whatever the cwd
-            root = str(Path(__file__).resolve().parents[1])
-            env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
-            stderr = tempfile.TemporaryFile()
-            proc = subprocess.Popen(
-                self._command(),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=stderr,
-                env=env,
-                start_new_session=True,  # Ctrl-C in the terminal is the parent's to handle
-                close_fds=True,
-            )
-            worker = _Worker(proc, stderr)
-            hello = worker.read_line(time.monotonic() + START_TIMEOUT)
-            if not hello.get("ready"):
-                raise OSError(str(hello.get("error") or hello))
+            with self._template_lock:
+                template = self._template_locked()
+            worker = template.fork()
         except BaseException as ex:  # noqa: BLE001
-            tail = worker.stderr_tail() if worker is not None else ""
-            if worker is not None:
-                worker.kill()
-            why = str(ex) if not isinstance(ex, BoundedTimeout) else f"not ready within {START_TIMEOUT:g} s"
-            msg = f"{why}{' | stderr: ' + tail.splitlines()[-1] if tail else ''}"
             with self._cond:
                 self._live -= 1
                 self._failures += 1
                 if self._failures >= START_ATTEMPTS and self._broken is None:
                     self._broken = (
                         f"the bounded worker (python -m harness.bounded{' --warm ' + self.warm if self.warm else ''}) "
-                        f"could not start {self._failures} times in a row: {msg}"
+                        f"could not start {self._failures} times in a row: {ex}"
                     )
                 self._cond.notify_all()
             return
@@ -368,7 +450,8 @@ class BoundedPool:
             self._cond.notify_all()
 
     def _acquire(self) -> _Worker:
-        deadline = time.monotonic() + START_TIMEOUT
+        """An idle worker. Waiting here is queueing, never a failure: every start ends
+        (ready or failed) within START_TIMEOUT and every call within its wall cap."""
         with self._cond:
             while True:
                 if self._broken:
@@ -378,10 +461,7 @@ class BoundedPool:
                 if self._idle:
                     return self._idle.pop()
                 self._fill_locked()
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise BoundedUnavailable(f"no bounded worker became ready within {START_TIMEOUT:g} s")
-                self._cond.wait(min(left, 1.0))
+                self._cond.wait(1.0)
 
     def _release(self, worker: _Worker) -> None:
         with self._cond:
@@ -407,6 +487,10 @@ class BoundedPool:
             self._cond.notify_all()
         for w in workers:  # busy ones too: their callers see "died" and then "closed"
             w.kill()
+        with self._template_lock:
+            if self._template is not None:
+                self._template.close()
+                self._template = None
 
     # -- calls
 
@@ -430,10 +514,10 @@ class BoundedPool:
         last: BoundedTimeout | None = None
         for attempt in range(2):
             worker = self._acquire()
-            cpu_start = _cpu_seconds(worker.proc.pid) or 0.0
+            cpu_start = _cpu_seconds(worker.pid) or 0.0
             try:
-                worker.send(request)
-                reply = worker.read_line(time.monotonic() + wall, cpu_timeout, cpu_start)
+                worker.lines.send(request)
+                reply = worker.lines.read(time.monotonic() + wall, worker.pid, cpu_timeout, cpu_start)
             except BoundedTimeout as ex:
                 self._discard(worker)
                 last = ex
