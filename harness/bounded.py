@@ -13,9 +13,12 @@ Design (every point answers a way the previous forkserver worker failed):
   stdin, a notebook or an unguarded script works and does not run twice), and a
   replacement worker is a fork of a warm process: ready in milliseconds, not seconds.
 - A :class:`BoundedPool` keeps about one worker per core (``HARNESS_BOUNDED_WORKERS``
-  overrides), so one hostile input does not queue every other call. Start-up never counts
-  against a call's bound (a call is only given to a worker that said it is ready), and a
-  killed worker is replaced at once, in the background.
+  overrides). When calls queue (say 32 hostile answers at once), it forks more, up to
+  ``BURST`` per core, and retires the extra ones when the queue is gone: the bound is CPU
+  time, so sharing the cores cannot turn a legitimate call into a timeout, and a quick
+  legitimate call is time-sliced in beside the hostile ones instead of waiting for all of
+  them. Start-up never counts against a call's bound (a call only goes to a worker that
+  said it is ready), and a killed worker is replaced at once, in the background.
 - The bound is **CPU time of the worker** (read from the OS), so a loaded machine does not
   turn a legitimate slow call into a timeout. A wall-clock cap (``wall_factor`` times the
   CPU bound, at least ``MIN_WALL`` s) catches a starved or stuck worker; that outcome (and
@@ -61,6 +64,9 @@ MIN_WALL = 5.0
 """Least wall-clock seconds a call may take before its worker counts as starved or stuck."""
 
 MAX_WORKERS = 8
+
+BURST = 4
+"""Workers per pool-size unit a queue of calls may grow the pool to (then shrinks back)."""
 
 MEMORY_MB = 2048
 """Address space a worker may add to what it uses after start-up (MiB); past it, MemoryError."""
@@ -379,7 +385,7 @@ class BoundedPool:
     Arguments and results travel as JSON.
     """
 
-    def __init__(self, warm: str | None = None, size: int | None = None, wall_factor: float = 10.0) -> None:
+    def __init__(self, warm: str | None = None, size: int | None = None, wall_factor: float = 30.0) -> None:
         self.warm = warm
         self.size = size
         self.wall_factor = wall_factor
@@ -387,6 +393,8 @@ class BoundedPool:
         self._idle: list[_Worker] = []
         self._workers: dict[int, _Worker] = {}
         self._live = 0
+        self._busy = 0
+        self._waiting = 0
         self._failures = 0
         self._broken: str | None = None
         self._closed = False
@@ -408,7 +416,10 @@ class BoundedPool:
             self._fill_locked()
 
     def _fill_locked(self) -> None:
-        while not self._broken and not self._closed and self._live < self._size():
+        """Start workers up to the size, or beyond it (to BURST x size) while calls queue."""
+        size = self._size()
+        target = min(BURST * size, max(size, self._busy + self._waiting))
+        while not self._broken and not self._closed and self._live < target:
             self._live += 1
             threading.Thread(target=self._spawn, name="bounded-worker-start", daemon=True).start()
 
@@ -441,8 +452,8 @@ class BoundedPool:
         with self._cond:
             self.stats["starts"] += 1
             self._failures = 0
-            if self._closed:
-                self._live -= 1
+            if self._closed or self._surplus_locked():
+                self._live -= 1  # closed, or a burst is over before this one was needed
                 worker.kill()
             else:
                 self._idle.append(worker)
@@ -453,31 +464,47 @@ class BoundedPool:
         """An idle worker. Waiting here is queueing, never a failure: every start ends
         (ready or failed) within START_TIMEOUT and every call within its wall cap."""
         with self._cond:
-            while True:
-                if self._broken:
-                    raise BoundedUnavailable(self._broken)
-                if self._closed:
-                    raise BoundedUnavailable("the bounded pool is closed")
-                if self._idle:
-                    return self._idle.pop()
-                self._fill_locked()
-                self._cond.wait(1.0)
+            self._waiting += 1
+            try:
+                while True:
+                    if self._broken:
+                        raise BoundedUnavailable(self._broken)
+                    if self._closed:
+                        raise BoundedUnavailable("the bounded pool is closed")
+                    if self._idle:
+                        self._busy += 1
+                        return self._idle.pop()
+                    self._fill_locked()
+                    self._cond.wait(1.0)
+            finally:
+                self._waiting -= 1
 
     def _release(self, worker: _Worker) -> None:
         with self._cond:
-            if self._closed:
-                worker.kill()
+            self._busy -= 1
+            if self._closed or self._surplus_locked():
+                self._retire_locked(worker)  # a burst worker, no longer needed
             else:
                 self._idle.append(worker)
             self._cond.notify()
 
-    def _discard(self, worker: _Worker) -> None:
+    def _surplus_locked(self) -> bool:
+        """More workers than the size and than the calls in flight (plus one spare) need."""
+        return self._live > max(self._size(), self._busy + self._waiting + 1)
+
+    def _retire_locked(self, worker: _Worker) -> None:
         worker.kill()
+        self._workers.pop(id(worker), None)
+        self._live -= 1
+
+    def _discard(self, worker: _Worker) -> None:
+        """Kill a worker that overran or broke; its replacement starts now, not when the
+        next call needs it."""
         with self._cond:
-            self._workers.pop(id(worker), None)
+            self._busy -= 1
             self.stats["kills"] += 1
-            self._live -= 1
-            self._fill_locked()  # the replacement starts now, not when the next call needs it
+            self._retire_locked(worker)
+            self._fill_locked()
 
     def close(self) -> None:
         with self._cond:
@@ -532,6 +559,9 @@ class BoundedPool:
                 if attempt == 0:
                     self._count("retries")
                 continue
+            except BaseException:  # e.g. KeyboardInterrupt: the worker's state is unknown
+                self._discard(worker)
+                raise
             if not reply.get("ok") and reply.get("kind") == "memory":
                 self._discard(worker)  # its heap may be fragmented or half-full
                 raise BoundedTimeout("memory", f"more than {MEMORY_MB} MiB")
