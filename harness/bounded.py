@@ -55,7 +55,8 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 START_TIMEOUT = 120.0
-"""Seconds a call waits for a worker to become ready (start-up is never part of a call's bound)."""
+"""Seconds a start (the template's imports and warm-up, or one fork) may take before it
+counts as failed. Start-up is never part of a call's bound."""
 
 START_ATTEMPTS = 3
 """Failed worker starts in a row after which the pool is declared broken."""
@@ -64,6 +65,7 @@ MIN_WALL = 5.0
 """Least wall-clock seconds a call may take before its worker counts as starved or stuck."""
 
 MAX_WORKERS = 8
+"""Cap on the default pool size (one per core)."""
 
 BURST = 4
 """Workers per pool-size unit a queue of calls may grow the pool to (then shrinks back)."""
@@ -403,6 +405,13 @@ class BoundedPool:
         self.stats = {"calls": 0, "kills": 0, "starts": 0, "retries": 0, "templates": 0}
         _pools.add(self)
 
+    def _forget_after_fork(self) -> None:
+        """In a forked child: the inherited workers and template belong to the parent."""
+        self._cond = threading.Condition()
+        self._template_lock = threading.Lock()
+        self._idle, self._workers, self._template = [], {}, None
+        self._live = self._busy = self._waiting = self._failures = 0
+
     # -- lifecycle
 
     def _size(self) -> int:
@@ -571,6 +580,15 @@ class BoundedPool:
             return reply.get("value")
         assert last is not None
         raise BoundedTimeout(last.why, f"{last} (twice, on two workers)")
+
+
+def _after_fork_in_child() -> None:
+    for pool in list(_pools):
+        pool._forget_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @atexit.register

@@ -56,17 +56,24 @@ def test_inspect_eval_cli_bomb_then_correct_symbolic_answers(tmp_path: Path) -> 
 
 
 def test_piped_unguarded_script_runs_once_and_scores(tmp_path: Path) -> None:
-    """No re-import of __main__: a script on stdin without a main guard runs exactly once."""
+    """No re-import of __main__: a script on stdin without a main guard runs exactly once
+    and its math-verify workers (template and a replacement fork after a kill) work."""
     code = (
-        "from scorers.math import check_math_answer\n"
+        "from harness.answers import math_verify_compare\n"
+        "from harness.bounded import BoundedPool, BoundedTimeout\n"
+        "from tests.bounded_fns import spin\n"
         "print('START', flush=True)\n"
-        f"print('RESULT', check_math_answer({BOMB!r}, '33').metadata['reason'], flush=True)\n"
-        "print('RESULT', check_math_answer('\\\\boxed{\\\\frac{66}{2}}', '33').value, flush=True)\n"
+        "pool = BoundedPool(warm='harness.answers:warm_up', size=1)\n"
+        "try:\n"
+        "    pool.call(spin, 30, cpu_timeout=0.2)\n"
+        "except BoundedTimeout as ex:\n"
+        "    print('KILLED', ex.why, flush=True)\n"
+        "print('RESULT', pool.call(math_verify_compare, '33', '\\\\frac{66}{2}', cpu_timeout=5), flush=True)\n"
     )
     r = subprocess.run([sys.executable, "-"], input=code, capture_output=True, text=True, cwd=tmp_path,
                        env=_env(tmp_path), timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert r.stdout.split("\n") == ["START", "RESULT timeout", "RESULT C", ""]
+    assert r.stdout.split("\n") == ["START", "KILLED cpu", "RESULT equal", ""]
 
 
 def test_checker_that_cannot_start_fails_the_eval(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
