@@ -242,7 +242,7 @@ def _value_part(answer: str) -> str | None:
         return None
     if s.count("=") == 1:
         lhs, s = s.split("=")
-        if not _LHS.fullmatch(re.sub(_SPACING + "+$|^" + _SPACING + "+", "", lhs)):
+        if not _LHS.fullmatch(_strip_spacing(lhs)):
             return None
     s = _GROUPED.sub(lambda m: re.sub(r"[^0-9]", "", m.group(0)), s)
     if _SPLIT_DIGITS.search(s.replace("{", "").replace("}", "")):
