@@ -124,7 +124,9 @@ def math_answer(timeout: float = MATH_VERIFY_TIMEOUT) -> Scorer:
         if isinstance(quick, Score):
             return quick
         MATH_POOL.start()
-        # only the symbolic comparison leaves the event loop (it may wait for a worker)
-        return await anyio.to_thread.run_sync(symbolic_math_score, quick, timeout)
+        # only the symbolic comparison leaves the event loop (it may wait for a worker); its
+        # own limiter, so a queue of hostile answers never holds anyio's default threads
+        # (the pool bounds the work; inspect's max_samples bounds the waiting threads)
+        return await anyio.to_thread.run_sync(symbolic_math_score, quick, timeout, limiter=anyio.CapacityLimiter(1))
 
     return score
