@@ -17,7 +17,8 @@ Design (every point answers a way the previous forkserver worker failed):
   ``BURST`` per core, and retires the extra ones when the queue is gone: the bound is CPU
   time, so sharing the cores cannot turn a legitimate call into a timeout, and a quick
   legitimate call is time-sliced in beside the hostile ones instead of waiting for all of
-  them. Start-up never counts against a call's bound (a call only goes to a worker that
+  them. A call past ``LONG_CALL`` s of CPU is reniced and stops counting against that cap
+  (its worker is retired afterwards), so the kernel prefers the quick calls. Start-up never counts against a call's bound (a call only goes to a worker that
   said it is ready), and a killed worker is replaced at once, in the background.
 - The bound is **CPU time of the worker** (read from the OS), so a loaded machine does not
   turn a legitimate slow call into a timeout. A wall-clock cap (``wall_factor`` times the
@@ -69,6 +70,11 @@ MAX_WORKERS = 8
 
 BURST = 4
 """Workers per pool-size unit a queue of calls may grow the pool to (then shrinks back)."""
+
+LONG_CALL = 0.2
+"""CPU seconds after which a call is *long*: its worker is reniced (the kernel then prefers
+quick calls) and no longer counts against the pool's burst cap, so calls arriving behind a
+crowd of hostile ones still get a worker at once. A long call's worker is retired after it."""
 
 MEMORY_MB = 2048
 """Address space a worker may add to what it uses after start-up (MiB); past it, MemoryError."""
@@ -252,8 +258,16 @@ class _Lines:
     def send(self, msg: dict[str, Any]) -> None:
         self.sock.sendall((json.dumps(msg) + "\n").encode())
 
-    def read(self, deadline: float, pid: int | None = None, cpu_limit: float | None = None, cpu_start: float = 0.0) -> dict[str, Any]:
-        """One message; raises BoundedTimeout when the deadline or the CPU bound passes first."""
+    def read(
+        self,
+        deadline: float,
+        pid: int | None = None,
+        cpu_limit: float | None = None,
+        cpu_start: float = 0.0,
+        on_long: Callable[[], None] | None = None,
+    ) -> dict[str, Any]:
+        """One message; raises BoundedTimeout when the deadline or the CPU bound passes
+        first. ``on_long`` is called once when the call has used ``LONG_CALL`` s of CPU."""
         while b"\n" not in self.buf:
             now = time.monotonic()
             if now >= deadline:
@@ -268,6 +282,9 @@ class _Lines:
                 used = _cpu_seconds(pid)
                 if used is not None and used - cpu_start > cpu_limit:
                     raise BoundedTimeout("cpu", f"more than {cpu_limit:g} s of CPU")
+                if on_long is not None and used is not None and used - cpu_start > LONG_CALL:
+                    on_long()
+                    on_long = None
         line, _, self.buf = self.buf.partition(b"\n")
         return json.loads(line)
 
@@ -276,6 +293,7 @@ class _Worker:
     def __init__(self, sock: socket.socket, pid: int) -> None:
         self.lines = _Lines(sock)
         self.pid = pid
+        self.long = False  # its current call passed LONG_CALL s of CPU (and it was reniced)
         self.pidfd: int | None = None
         try:  # a pidfd names this very process: no risk of signalling a reused pid
             self.pidfd = os.pidfd_open(pid)
@@ -397,6 +415,7 @@ class BoundedPool:
         self._live = 0
         self._busy = 0
         self._waiting = 0
+        self._long = 0
         self._failures = 0
         self._broken: str | None = None
         self._closed = False
@@ -410,7 +429,7 @@ class BoundedPool:
         self._cond = threading.Condition()
         self._template_lock = threading.Lock()
         self._idle, self._workers, self._template = [], {}, None
-        self._live = self._busy = self._waiting = self._failures = 0
+        self._live = self._busy = self._waiting = self._failures = self._long = 0
 
     # -- lifecycle
 
@@ -425,9 +444,11 @@ class BoundedPool:
             self._fill_locked()
 
     def _fill_locked(self) -> None:
-        """Start workers up to the size, or beyond it (to BURST x size) while calls queue."""
+        """Start workers up to the size, or beyond it while calls queue: up to BURST x size
+        for quick calls, plus as many (at most) as there are long calls running."""
         size = self._size()
-        target = min(BURST * size, max(size, self._busy + self._waiting))
+        cap = BURST * size + min(self._long, BURST * size)
+        target = min(cap, max(size, self._busy + self._waiting))
         while not self._broken and not self._closed and self._live < target:
             self._live += 1
             threading.Thread(target=self._spawn, name="bounded-worker-start", daemon=True).start()
@@ -491,7 +512,9 @@ class BoundedPool:
     def _release(self, worker: _Worker) -> None:
         with self._cond:
             self._busy -= 1
-            if self._closed or self._surplus_locked():
+            if worker.long:
+                self._long -= 1
+            if self._closed or worker.long or self._surplus_locked():
                 self._retire_locked(worker)  # a burst worker, no longer needed
             else:
                 self._idle.append(worker)
@@ -505,15 +528,27 @@ class BoundedPool:
         worker.kill()
         self._workers.pop(id(worker), None)
         self._live -= 1
+        self._fill_locked()
+
+    def _mark_long(self, worker: _Worker) -> None:
+        try:
+            os.setpriority(os.PRIO_PROCESS, worker.pid, 15)
+        except (AttributeError, OSError):
+            pass
+        with self._cond:
+            worker.long = True
+            self._long += 1
+            self._fill_locked()
 
     def _discard(self, worker: _Worker) -> None:
         """Kill a worker that overran or broke; its replacement starts now, not when the
         next call needs it."""
         with self._cond:
             self._busy -= 1
+            if worker.long:
+                self._long -= 1
             self.stats["kills"] += 1
             self._retire_locked(worker)
-            self._fill_locked()
 
     def close(self) -> None:
         with self._cond:
@@ -553,7 +588,9 @@ class BoundedPool:
             cpu_start = _cpu_seconds(worker.pid) or 0.0
             try:
                 worker.lines.send(request)
-                reply = worker.lines.read(time.monotonic() + wall, worker.pid, cpu_timeout, cpu_start)
+                reply = worker.lines.read(
+                    time.monotonic() + wall, worker.pid, cpu_timeout, cpu_start, lambda w=worker: self._mark_long(w)
+                )
             except BoundedTimeout as ex:
                 self._discard(worker)
                 last = ex

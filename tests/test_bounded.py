@@ -139,6 +139,26 @@ def test_busy_pool_forks_more_workers_so_others_do_not_queue() -> None:
     assert not hostile.is_alive()
 
 
+def test_long_calls_are_reniced_and_do_not_block_quick_ones(monkeypatch) -> None:
+    """Past LONG_CALL s of CPU a call's worker is reniced and no longer counts against the
+    burst cap, so a quick call arriving behind it gets a worker at once."""
+    monkeypatch.setattr(bounded, "BURST", 1)  # without the long-call rule: one worker, no burst
+    pool = BoundedPool(warm="tests.bounded_fns:ready", size=1, wall_factor=500)
+    try:
+        pool.call(fns.echo, 0, cpu_timeout=1)
+        hostile = threading.Thread(target=lambda: pytest.raises(BoundedTimeout, pool.call, fns.spin, 30, cpu_timeout=1.0),
+                                   daemon=True)
+        hostile.start()
+        assert pool.call(fns.echo, "quick", cpu_timeout=1) == "quick"
+        assert hostile.is_alive()  # answered while the long call still ran
+        [long_worker] = [w for w in pool._workers.values() if w.long]
+        assert os.getpriority(os.PRIO_PROCESS, long_worker.pid) == 15
+        hostile.join(60)
+        assert pool.stats["kills"] == 1
+    finally:
+        pool.close()
+
+
 def test_workers_do_not_outlive_a_killed_parent(tmp_path: Path) -> None:
     script = tmp_path / "parent.py"
     script.write_text(textwrap.dedent("""
