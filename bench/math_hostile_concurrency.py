@@ -7,9 +7,8 @@ Scores, all at once on threads (as inspect's scorer does with ``anyio.to_thread`
 symbolic answers (``\\boxed{\\frac{66}{2}}``, gold 33) submitted interleaved with them, and
 as many plain integer answers (which never need a worker). ``--hogs N`` adds N busy-loop
 processes, as a loaded machine. Prints each group's verdicts and latency (median / max) and
-the total wall time. Works against any checkout whose ``scorers.math`` has
-``check_math_answer(completion, gold)`` (e.g. ``PYTHONPATH=/path/to/old/checkout``) for a
-before/after comparison.
+the total wall time. ``--checkout PATH`` scores with another checkout's ``scorers.math``
+(any version with ``check_math_answer(completion, gold)``) for a before/after comparison.
 """
 
 from __future__ import annotations
@@ -24,11 +23,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-if __name__ == "__main__" and "--here" in sys.argv:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from scorers.math import check_math_answer  # noqa: E402
-
 BOMB = "\\boxed{9^{9^{9^{9}}}}"
 LEGIT = "\\boxed{\\frac{66}{2}}"
 INTEGER = "\\boxed{33}"
@@ -39,9 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hostile", type=int, default=32)
     ap.add_argument("--legit", type=int, default=16)
     ap.add_argument("--hogs", type=int, default=0)
-    ap.add_argument("--here", action="store_true", help="import this checkout (default: whatever PYTHONPATH gives)")
+    ap.add_argument("--checkout", default=str(Path(__file__).resolve().parents[1]),
+                    help="the checkout whose scorer to use (default: this one)")
     args = ap.parse_args(argv)
+    sys.path.insert(0, args.checkout)
     import scorers.math as sm
+    from scorers.math import check_math_answer
 
     print(f"scorers.math from {sm.__file__}")
     check_math_answer(LEGIT, "33")  # start and warm the worker(s) outside the timing
