@@ -29,9 +29,9 @@ Design (every point answers a way the previous forkserver worker failed):
 - If no worker can start (``START_ATTEMPTS`` failures in a row, or none ready within
   ``START_TIMEOUT`` s), every call raises :class:`BoundedUnavailable` with the reason: a
   broken checker fails the run, it never turns answers into "wrong".
-- Nothing outlives the parent: the template exits at end of input; an idle worker at end
-  of input; a busy one when its parent (the template) goes away, or at the latest at a
-  per-call ``RLIMIT_CPU`` soft limit (the call's bound plus a margin).
+- Nothing outlives the parent: the template exits at end of input; its workers are killed
+  by the kernel when it exits (``PR_SET_PDEATHSIG`` on Linux; elsewhere a watcher thread),
+  and at the latest at a per-call ``RLIMIT_CPU`` soft limit (the call's bound + 2 s).
 
 Unix only (fork, ``SCM_RIGHTS``); the CPU time comes from ``/proc`` (psutil elsewhere).
 """
@@ -185,17 +185,18 @@ def _serve(argv: list[str]) -> int:
             ctrl.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             try:
-                _work(socket.socket(fileno=fds[0]))
+                _work(socket.socket(fileno=fds[0]), template=os.getppid())
             finally:
                 os._exit(0)
         os.close(fds[0])
         send({"pid": pid})
 
 
-def _work(conn: socket.socket) -> None:
+def _work(conn: socket.socket, template: int) -> None:
     """One forked worker: answer JSON-line requests on ``conn`` until it closes."""
+    _die_with_parent(template)
     _limit_memory()
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=_watch_parent, args=(template,), daemon=True).start()
     conn.sendall((json.dumps({"ready": True, "pid": os.getpid()}) + "\n").encode())
     for line in conn.makefile("rb"):
         try:
@@ -215,6 +216,8 @@ def _limit_memory() -> None:
     try:
         import resource
 
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a killed worker leaves no core file
+
         with open("/proc/self/statm") as f:
             used = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
         limit = used + MEMORY_MB * 2**20
@@ -229,13 +232,26 @@ def _limit_cpu(cpu: float) -> None:
         import resource
 
         used = sum(os.times()[:2])
-        soft = int(used + max(cpu, 1.0) * 3 + 5)
+        soft = math.ceil(used + cpu + 2)
         hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
         if hard != resource.RLIM_INFINITY:
             soft = min(soft, hard)
         resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
     except (ImportError, OSError, ValueError):
         pass
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: the kernel kills this worker when the template exits, even mid-computation
+    (a thread cannot run while SymPy holds the GIL in a C-level big-integer power)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the template is already gone
+        os._exit(0)
 
 
 def _watch_parent(parent: int) -> None:

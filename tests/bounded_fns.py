@@ -50,3 +50,8 @@ def die() -> None:
 
 def hog_memory() -> int:
     return len(bytearray(8 * 2**30))
+
+
+def big_power() -> int:
+    """Minutes of CPU inside one C call that holds the GIL (as SymPy on 9^{9^{9^{9}}})."""
+    return (9 ** (9**10)).bit_length()

@@ -167,7 +167,8 @@ def test_workers_do_not_outlive_a_killed_parent(tmp_path: Path) -> None:
         from tests import bounded_fns as fns
         p = BoundedPool(warm="tests.bounded_fns:ready", size=2)
         idle = p.call(fns.pid, cpu_timeout=1)
-        threading.Thread(target=p.call, args=(fns.spin, 600), kwargs={"cpu_timeout": 900}, daemon=True).start()
+        # busy inside one C call that holds the GIL: no thread of the worker can run
+        threading.Thread(target=p.call, args=(fns.big_power,), kwargs={"cpu_timeout": 900}, daemon=True).start()
         time.sleep(0.3)
         print(idle, flush=True)
         time.sleep(600)
@@ -180,7 +181,7 @@ def test_workers_do_not_outlive_a_killed_parent(tmp_path: Path) -> None:
     assert idle_pid in workers and len(workers) == 2  # one idle, one busy
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    # the template and the idle worker see end of input; the busy one sees its parent go
+    # the template sees end of input and exits; the kernel then kills its workers
     everything = [template, *workers]
     deadline = time.monotonic() + 30
     while any(_alive(p) for p in everything) and time.monotonic() < deadline:
