@@ -18,6 +18,8 @@ and the eval fails: a broken checker never scores answers as wrong.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import anyio
 from inspect_ai.scorer import CORRECT, INCORRECT, Score, Scorer, Target, accuracy, scorer, stderr
 from inspect_ai.solver import TaskState
@@ -40,11 +42,14 @@ def _unscored(pred: str | None, explanation: str, reason: str, **meta: str) -> S
     return Score.unscored(reason=reason, answer=pred, explanation=explanation, metadata={**meta, "reason": reason})
 
 
+@dataclass(frozen=True)
 class Pending:
     """An answer only math-verify can compare with its gold answer."""
 
-    def __init__(self, pred: str, gold: str, method: str) -> None:
-        self.pred, self.gold, self.method = pred, gold, method
+    pred: str  # what math-verify compares (an integer gold's answer without its "x =")
+    gold: str
+    method: str
+    answer: str  # the extracted answer, as recorded in Score.answer
 
 
 def quick_math_score(completion: str, gold: str) -> Score | Pending:
@@ -78,18 +83,18 @@ def quick_math_score(completion: str, gold: str) -> Score | Pending:
                 "wrong_answer",
                 method=method,
             )
-        return Pending(expr, gold, method)
+        return Pending(expr, gold, method, pred)
     if pred.replace(" ", "") == gold.replace(" ", ""):
         return _score(CORRECT, pred, "exact match", "correct", method=method)
-    return Pending(pred, gold, method)
+    return Pending(pred, gold, method, pred)
 
 
 def symbolic_math_score(pending: Pending, timeout: float = MATH_VERIFY_TIMEOUT) -> Score:
     """math-verify in a pool worker (blocking; at most ``timeout`` CPU seconds)."""
     meta = {"method": pending.method}
-    pred = pending.pred
+    pred = pending.answer
     try:
-        verdict = MATH_POOL.call(math_verify_compare, pending.gold, pred, cpu_timeout=timeout)
+        verdict = MATH_POOL.call(math_verify_compare, pending.gold, pending.pred, cpu_timeout=timeout)
     except BoundedTimeout as ex:
         return _unscored(pred, f"math-verify: unscored, bound exceeded ({ex.why}: {ex})", "timeout", bound=ex.why, **meta)
     except BoundedCallError as ex:

@@ -116,6 +116,8 @@ def test_extracted_answer_and_method_recorded() -> None:
     assert score.metadata["method"] == "answer_line"
     assert extract_answer("x \\boxed{7} <answer>9</answer>").method == "boxed"
     assert extract_answer("Final Answer: The final answer is $204$. I hope it is correct.").answer == "$204$."
+    symbolic = check_math_answer("\\boxed{x = \\frac{66}{2}}", "33")  # math-verify sees only \frac{66}{2}
+    assert symbolic.value == "C" and symbolic.answer == "x = \\frac{66}{2}"
 
 
 INTEGER_FORMS = {
