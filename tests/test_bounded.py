@@ -146,7 +146,7 @@ def test_long_calls_are_reniced_and_do_not_block_quick_ones(monkeypatch) -> None
     pool = BoundedPool(warm="tests.bounded_fns:ready", size=1, wall_factor=500)
     try:
         pool.call(fns.echo, 0, cpu_timeout=1)
-        hostile = threading.Thread(target=lambda: pytest.raises(BoundedTimeout, pool.call, fns.spin, 30, cpu_timeout=1.0),
+        hostile = threading.Thread(target=lambda: pytest.raises(BoundedTimeout, pool.call, fns.spin, 30, cpu_timeout=0.6),
                                    daemon=True)
         hostile.start()
         assert pool.call(fns.echo, "quick", cpu_timeout=1) == "quick"
