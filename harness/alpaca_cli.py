@@ -15,7 +15,7 @@ from typing import Any
 
 COLUMNS = [
     "name", "win_rate", "standard_error", "discrete_win_rate", "n_wins", "n_wins_base", "n_draws",
-    "n_total", "avg_length", "length_controlled_winrate", "lc_standard_error", "lc_variant",
+    "n_total", "n_unscored", "avg_length", "length_controlled_winrate", "lc_standard_error", "lc_variant",
 ]
 """Table columns (leaderboard names; percent units)."""
 
@@ -40,8 +40,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--regularize-lambda", type=float, default=None, metavar="L",
                    help="weight of the gamed-baseline rows (default 0.2, as AlpacaEval; 0 disables)")
     p.add_argument("--glm-weights", metavar="FILE",
-                   help="published GLM weights CSV (metrics/weights/.../baseline_<ref>.csv): models listed there get "
-                        "their LC predicted from the stored weights instead of a new fit")
+                   help="published GLM weights CSV (metrics/weights/.../baseline_<ref>.csv): a model listed there gets "
+                        "its LC predicted from the stored weights instead of a new fit, if the row reproduces the "
+                        "file's raw win rate (a row named like the model but fitted on other data is refused "
+                        "with a warning)")
     p.add_argument("--lc-without-difficulty", action="store_true",
                    help="without --instruction-difficulty, still fit a GLM with only the length term and the model "
                         "term (lc_variant length_controlled_minimal; NOT comparable to published LC values)")
@@ -85,7 +87,10 @@ def run(args: argparse.Namespace) -> int:
         m = am.annotation_metrics(records, name=name, difficulty=difficulty, gamed=gamed,
                                   regularize_lambda=lam, weights=weights, lc=lc)
         results.append(m)
-        print(f"{name}: {m.n_total} rows" + (f", LC {m.lc_variant}" if m.lc_variant else ""), file=sys.stderr)
+        print(f"{name}: {m.n_total} rows" + (f" scored, {m.n_unscored} unscored (left out, as AlpacaEval does)"
+              if m.n_unscored else "") + (f", LC {m.lc_variant}" if m.lc_variant else ""), file=sys.stderr)
+        if m.lc_weights_rejected:
+            print(f"warning: {path}: {m.lc_weights_rejected}", file=sys.stderr)
     if difficulty is None and not args.no_lc and not args.lc_without_difficulty:
         print("length_controlled_winrate not computed: pass --instruction-difficulty FILE "
               "(and --gamed-baselines FILE for the official regularised fit).", file=sys.stderr)
@@ -116,6 +121,13 @@ def _derive(loaded: list[tuple[str, list[dict[str, Any]]]], weights: Any, out: s
             if model not in weights:
                 continue
             d = am.difficulty_from_glm_preference([r["glm_preference"] for r in records], weights[model])
+            x = am.to_x(r.get("preference") for r in records)
+            gap = am.weights_row_gap(weights[model], x, [len(str(r.get("output_1") or "")) for r in records],
+                                     [len(str(r.get("output_2") or "")) for r in records], d)
+            if not abs(gap) <= am.WEIGHTS_ROW_TOLERANCE:
+                print(f"warning: {path}: GLM weights row '{model}' does not reproduce this file's raw win rate "
+                      f"(off by {gap:+.2f} points): not used to derive difficulties", file=sys.stderr)
+                continue
             with open(out, "w", encoding="utf-8") as fh:
                 fh.write("index,instruction_difficulty\n")
                 fh.writelines(f"{i},{v!r}\n" for i, v in enumerate(d.tolist()))

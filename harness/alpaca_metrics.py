@@ -4,9 +4,15 @@ Conventions follow ``tatsu-lab/alpaca_eval`` (see README, "AlpacaEval"):
 
 * A *preference* is in [1, 2]; ``preference - 1`` is the probability that the judge
   prefers ``output_2`` (the evaluated model) over ``output_1`` (the reference). The
-  legacy draw encoding 0 means 1.5; NaN and out-of-range values are dropped.
+  legacy draw encoding 0 means 1.5.
+* **Unscored** rows (a missing, NaN, infinite or out-of-range preference: the judge gave
+  no usable answer) are left out of every metric, as AlpacaEval does (its annotator drops
+  NaN annotations with a warning, ``_postprocess``; ``describe_head2head`` keeps only valid
+  preferences, so ``n_total`` counts scored rows). They are counted in ``n_unscored``, so
+  a win rate over fewer rows than the file holds always says so.
 * ``win_rate = 100 * mean(x)`` (a draw counts 0.5), ``standard_error = 100 * SEM(x)``
-  (ddof = 1), ``discrete_win_rate`` rounds each x to 0 / 1 (exactly 0.5 stays a draw).
+  (ddof = 1), ``discrete_win_rate`` rounds each x to 0 / 1 (exactly 0.5 stays a draw),
+  all over the scored rows.
 * ``avg_length`` is the mean model-output length in characters, truncated to an int.
 * The length-controlled win rate is the GLM
   ``P(model wins | i) = sigmoid(phi * tanh(std_delta_len_i) + psi * d_i + theta)`` with
@@ -61,6 +67,9 @@ class AlpacaMetrics(BaseModel):
     n_wins_base: int
     n_draws: int
     n_total: int
+    """Scored rows: the denominator of the win rate."""
+    n_unscored: int = 0
+    """Rows without a usable preference, left out of every metric (AlpacaEval's rule)."""
     avg_length: int | None = None
     length_controlled_winrate: float | None = None
     lc_standard_error: float | None = None
@@ -70,6 +79,8 @@ class AlpacaMetrics(BaseModel):
     """With the gamed-baseline rows supplied: the same fit without the regularisation."""
     lc_weights: dict[str, float] | None = None
     """Fitted GLM coefficients: length (tanh), instruction_difficulty, model intercept."""
+    lc_weights_rejected: str | None = None
+    """Why the published GLM weights row named like this model was not used (LC was fitted instead)."""
 
 
 class GlmFit(BaseModel):
@@ -234,10 +245,19 @@ def discrete(x: np.ndarray) -> np.ndarray:
     return np.where(x == 0.5, 0.5, np.where(x > 0.5, 1.0, 0.0))
 
 
-def raw_metrics(x: np.ndarray, name: str = "", avg_length: int | None = None) -> AlpacaMetrics:
-    """Win rate, SE, discrete win rate and counts from x values (NaN rows dropped)."""
+def scored(x: np.ndarray) -> np.ndarray:
+    """True where x is a usable preference (finite, in [0, 1])."""
     x = np.asarray(x, dtype=float)
-    x = x[~np.isnan(x)]
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(x) & (x >= 0.0) & (x <= 1.0)
+
+
+def raw_metrics(x: np.ndarray, name: str = "", avg_length: int | None = None) -> AlpacaMetrics:
+    """Win rate, SE, discrete win rate and counts over the scored x values (the rest counted as unscored)."""
+    x = np.asarray(x, dtype=float)
+    keep = scored(x)
+    n_unscored = int((~keep).sum())
+    x = x[keep]
     n = len(x)
     return AlpacaMetrics(
         name=name,
@@ -248,6 +268,7 @@ def raw_metrics(x: np.ndarray, name: str = "", avg_length: int | None = None) ->
         n_wins_base=int((x < 0.5).sum()),
         n_draws=int((x == 0.5).sum()),
         n_total=n,
+        n_unscored=n_unscored,
         avg_length=avg_length,
     )
 
@@ -384,7 +405,7 @@ def length_controlled(
 
     ``difficulty`` None fits the minimal GLM (length + intercept). ``gamed`` (with a
     difficulty vector and a non-zero lambda) adds the regularisation rows of the official
-    ``length_controlled_v1``. Rows with NaN x are dropped from the fit but predicted.
+    ``length_controlled_v1``. Unscored rows (see :func:`scored`) are dropped from the fit but predicted.
     """
     x = np.asarray(x, dtype=float)
     n = len(x)
@@ -393,7 +414,7 @@ def length_controlled(
         fit = GlmFit(length=0.0, difficulty=0.0, intercept=0.0)
         return 50.0, 0.0, fit, "baseline"
     sdl = length_features(len_reference, len_model)
-    keep = ~np.isnan(x)
+    keep = scored(x)
     use_d = difficulty is not None
     cols = [np.tanh(sdl[keep])] + ([d[keep]] if use_d else []) + [np.ones(keep.sum())]
     X = np.column_stack(cols)
@@ -410,6 +431,40 @@ def length_controlled(
     fit = GlmFit(length=float(coef[0]), difficulty=float(coef[1]) if use_d else 0.0, intercept=float(coef[-1]), C=C)
     p = _sigmoid(fit.intercept + fit.difficulty * d)
     return float(100 * p.mean()), 100 * sem(p), fit, variant
+
+
+WEIGHTS_ROW_TOLERANCE = 0.1
+"""Largest |predicted - observed| raw win rate (percentage points) for which a published GLM
+weights row is taken as the file's own.
+
+A row fitted on a file reproduces that file's raw win rate: the model term theta is an
+L1-penalised coefficient whose feature is 1 on exactly the model's rows, so at the optimum
+the row's mean prediction misses the observed mean by 1 / (C n). Measured with the real
+instruction difficulties on the 50 published models whose annotation files the alpaca_eval
+repository stores: at most 0.048 points (median 0.026). A row of another model passed this
+tolerance in 81 of 9,900 mismatched (file, row) pairs (0.8%), then with an LC error of
+median 0.35 and at most 5.2 points; AlpacaEval's NullModel file, whose ``generator_2`` is
+"example", misses the "example" row by 76.7 points.
+"""
+
+
+def weights_row_gap(
+    fit: GlmFit, x: np.ndarray, len_reference: Sequence[int], len_model: Sequence[int], difficulty: np.ndarray
+) -> float:
+    """Raw win rate (points) a stored GLM row predicts for this file, minus the file's own.
+
+    About 0 for the row fitted on this very file with these difficulties (see
+    :data:`WEIGHTS_ROW_TOLERANCE`); far from 0 for another model's row (or a difficulty
+    file the row was not fitted with). NaN preferences are left out of both means.
+    """
+    x = np.asarray(x, dtype=float)
+    d = positional_difficulty(difficulty, len(x))
+    sdl = length_features(len_reference, len_model)
+    p = _sigmoid(fit.length * np.tanh(sdl) + fit.difficulty * d + fit.intercept)
+    keep = ~np.isnan(x)
+    if not keep.any():
+        return math.nan
+    return float(100 * (p[keep].mean() - x[keep].mean()))
 
 
 def predict_from_weights(fit: GlmFit, difficulty: np.ndarray, baseline: GlmFit | None = None) -> tuple[float, float]:
@@ -444,8 +499,12 @@ def annotation_metrics(
     """All metrics of one AlpacaEval annotation file (``output_1`` = reference, ``output_2`` = model).
 
     ``weights`` (published GLM weights) with ``difficulty``: LC is predicted from the
-    model's stored coefficients when the model is listed there (``stored_weights``);
-    otherwise LC is fitted (see :func:`length_controlled`).
+    model's stored coefficients (``stored_weights``) when a row is named like the model
+    AND reproduces this file's raw win rate (:func:`weights_row_gap` within
+    :data:`WEIGHTS_ROW_TOLERANCE`): a name alone does not make a row the file's (AlpacaEval's
+    own NullModel file is named "example", like another model's row). A row that fails
+    the check is reported in ``lc_weights_rejected`` and LC is fitted instead (see
+    :func:`length_controlled`).
     """
     for i, r in enumerate(records):
         if "preference" not in r or "output_1" not in r or "output_2" not in r:
@@ -458,8 +517,18 @@ def annotation_metrics(
         return m
     model = records[0].get("generator_2")
     is_baseline = model is not None and model == records[0].get("generator_1")
-    if weights is not None and difficulty is not None and str(model) in weights and not is_baseline:
-        fit = weights[str(model)]
+    stored = weights.get(str(model)) if weights is not None and difficulty is not None and not is_baseline else None
+    if stored is not None:
+        gap = weights_row_gap(stored, x, len_ref, len_model, difficulty)
+        if not abs(gap) <= WEIGHTS_ROW_TOLERANCE:
+            m.lc_weights_rejected = (
+                f"GLM weights row '{model}' not used: it predicts a raw win rate of {m.win_rate + gap:.2f} for "
+                f"this file, which has {m.win_rate:.2f} (the row was fitted on other data, or with other "
+                f"instruction difficulties); LC fitted instead"
+            )
+            stored = None
+    if stored is not None:
+        fit = stored
         value, se = predict_from_weights(fit, positional_difficulty(difficulty, len(records)))
         variant: str = "stored_weights"
     else:

@@ -47,6 +47,15 @@ def user_path(path: str | Path) -> Path:
 def read_records(path: str | Path) -> list[dict[str, Any]]:
     """Read the rows of a JSONL, JSON (array, or object holding one list) or parquet file;
     JSON and JSONL may be gzip-compressed."""
+    return [record for _, record in read_located_records(path)]
+
+
+def read_located_records(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
+    """:func:`read_records` with where each row is in the file (``line 6`` for JSON lines,
+    ``record 6`` otherwise), so later errors can point the user at it.
+
+    A broken JSON line is reported at its line and column in the file (not within the line).
+    """
     p = user_path(path)
     if not p.is_file():
         raise DataUnavailable(f"Data file not found: {p} (given with -T data=).")
@@ -55,18 +64,22 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
         if suffix in (".parquet", ".pq"):
             import pandas as pd
 
-            return pd.read_parquet(p).to_dict(orient="records")
+            rows = pd.read_parquet(p).to_dict(orient="records")
+            return _located(p, [(f"record {i}", r) for i, r in enumerate(rows, start=1)])
         raw = p.read_bytes()
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")
         if suffix == ".jsonl" or (suffix != ".json" and not text.lstrip().startswith(("[", "{"))):
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
+            return _located(p, parse_jsonl(text))
         try:
             loaded = json.loads(text)
-        except json.JSONDecodeError:
-            # a .json file that is really JSON lines
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
+        except json.JSONDecodeError as ex:
+            if ex.msg != "Extra data":
+                raise
+            return _located(p, parse_jsonl(text))  # a .json file that is really JSON lines
+    except json.JSONDecodeError as ex:
+        raise DataUnavailable(f"{p} line {ex.lineno} column {ex.colno}: invalid JSON ({ex.msg}).") from None
     except (OSError, ValueError) as ex:
         raise DataUnavailable(f"Could not read data file {p}: {ex}") from ex
     if isinstance(loaded, dict):
@@ -74,9 +87,37 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
         if len(lists) != 1:
             raise DataUnavailable(f"{p}: expected a JSON array of records (or an object holding one list).")
         loaded = lists[0]
-    if not isinstance(loaded, list) or not all(isinstance(r, dict) for r in loaded):
+    if not isinstance(loaded, list):
         raise DataUnavailable(f"{p}: expected a list of JSON objects (one per record).")
-    return loaded
+    return _located(p, [(f"record {i}", r) for i, r in enumerate(loaded, start=1)])
+
+
+def parse_jsonl(text: str) -> list[tuple[str, Any]]:
+    """``("line N", value)`` for each non-blank line of JSON-lines text.
+
+    Lines are split on ``\\n`` only (JSON strings may hold U+2028 and other characters that
+    ``str.splitlines`` would break on). A broken line raises :class:`json.JSONDecodeError`
+    positioned in the whole text, so its ``lineno``/``colno`` are the file's.
+    """
+    rows: list[tuple[str, Any]] = []
+    start = 0
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.strip():
+            try:
+                rows.append((f"line {number}", json.loads(line)))
+            except json.JSONDecodeError as ex:
+                raise json.JSONDecodeError(ex.msg, text, start + ex.pos) from None
+        start += len(line) + 1
+    return rows
+
+
+def _located(p: Path, rows: list[tuple[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    for where, row in rows:
+        if not isinstance(row, dict):
+            raise DataUnavailable(
+                f"{p} {where}: expected a list of JSON objects (one per record), this one is a {type(row).__name__}."
+            )
+    return rows
 
 
 def _hub_reachable() -> bool:
@@ -107,7 +148,7 @@ def load_dataset(
     and ending in a traceback. With ``HF_HUB_OFFLINE=1`` a cached copy is used.
     """
     if data is not None:
-        records = read_records(data)
+        records = read_located_records(data)
         return _convert(records, record_to_sample, source=str(data), hf_path=hf_path)
 
     fix = (
@@ -134,20 +175,20 @@ def load_dataset(
 
 
 def _convert(
-    records: Iterable[dict[str, Any]],
+    records: Iterable[tuple[str, dict[str, Any]]],
     record_to_sample: RecordToSample,
     *,
     source: str,
     hf_path: str,
 ) -> list[Sample]:
     samples: list[Sample] = []
-    for i, record in enumerate(records):
+    for where, record in records:
         try:
             converted = record_to_sample(record)
             samples.extend(converted if isinstance(converted, list) else [converted])
         except (KeyError, TypeError, ValueError) as ex:
             raise DataUnavailable(
-                f"{source}: record {i} does not follow the {hf_path} schema ({type(ex).__name__}: {ex})."
+                f"{source} {where}: does not follow the {hf_path} schema ({type(ex).__name__}: {ex})."
             ) from ex
     if not samples:
         raise DataUnavailable(f"{source}: no records.")

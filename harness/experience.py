@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 SCHEMA_VERSION = 1
 """Bumped on any incompatible change of the JSON layout."""
@@ -107,18 +107,30 @@ class Provenance(BaseModel):
     task: str
     task_args: dict[str, Any] = Field(default_factory=dict)
     data: str | None = None
+    data_sha256: str | None = None
+    """sha256 of the ``data`` file (None: hub data, or not recorded)."""
     seed: int = 42
     epochs: int = 0
     batch_size: int | None = None
     group_size: int = 0
     temperature: float | None = None
+    """Rollout temperature."""
+    max_tokens: int | None = None
+    """Rollout max tokens (None: not recorded; libraries from before it was)."""
     stage_temperature: float | None = None
+    stage_max_tokens: int | None = None
+    model_args: dict[str, Any] = Field(default_factory=dict)
+    """``-M`` arguments of the model (secret-looking values redacted)."""
+    retries: int | None = None
+    """Re-asks of a malformed stage answer."""
     solver: str = "direct"
     solver_args: dict[str, Any] = Field(default_factory=dict)
     ground_truth: bool = True
     max_operations: int = 1
     prompt_set: str = ""
     """Which stage prompts were used (see harness/tfgrpo/prompts.py)."""
+    prompt_set_sha256: str = ""
+    """sha256 of the prompt set's name and templates (empty in libraries from before it was recorded)."""
     train_sample_ids: list[str] = Field(default_factory=list)
     created: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     test_double: bool = False
@@ -161,16 +173,44 @@ class ExperienceLibrary(BaseModel):
             raise FileNotFoundError(f"experience library not found: {p}")
         try:
             raw = json.loads(p.read_text(encoding="utf-8"))
-        except ValueError as ex:
-            raise ValueError(f"{p}: not a JSON experience library ({ex})") from ex
-        if isinstance(raw, dict) and raw.get("schema_version", SCHEMA_VERSION) > SCHEMA_VERSION:
-            raise ValueError(f"{p}: schema_version {raw['schema_version']} is newer than this harness ({SCHEMA_VERSION})")
+        except (ValueError, RecursionError) as ex:
+            raise ValueError(f"{p}: not a JSON experience library ({str(ex)[:120]})") from None
+        if isinstance(raw, dict):
+            version = raw.get("schema_version", SCHEMA_VERSION)
+            if not isinstance(version, int) or isinstance(version, bool):
+                raise ValueError(f"{p}: schema_version {str(version)[:40]!r} is not a number. {_LIBRARY_SHAPE}")
+            if version > SCHEMA_VERSION:
+                raise ValueError(f"{p}: schema_version {version} is newer than this harness ({SCHEMA_VERSION}); update the harness.")
         if isinstance(raw, dict) and "experiences" in raw and isinstance(raw["experiences"], dict):
             # the reference code's plain {"G0": "text", ...} layout
             raw = {"experiences": [{"id": k, "text": v} for k, v in raw["experiences"].items()]}
         elif isinstance(raw, dict) and "experiences" not in raw and all(isinstance(v, str) for v in raw.values()):
+            # ... also at the top level ({} is the reference code's empty library)
             raw = {"experiences": [{"id": k, "text": v} for k, v in raw.items()]}
-        return cls.model_validate(raw)
+        if isinstance(raw, dict) and "experiences" not in raw:
+            # anything else (a run's config.json, an eval log, {}) would load as an empty library
+            raise ValueError(f"{p}: not an experience library (no 'experiences' key). {_LIBRARY_SHAPE}")
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as ex:
+            raise ValueError(f"{p}: not an experience library ({_first_error(ex)}). {_LIBRARY_SHAPE}") from None
+
+
+_LIBRARY_SHAPE = (
+    'Expected the JSON written by `harness tfgrpo train` ({"experiences": [{"id": "G0", "text": "..."}, ...]}) '
+    'or the reference code\'s plain {"G0": "text", ...}.'
+)
+
+
+def _first_error(ex: ValidationError) -> str:
+    """The first validation error as ``where: what`` (not pydantic's multi-line dump)."""
+    errors = ex.errors(include_url=False)
+    if not errors:
+        return "invalid"
+    first = errors[0]
+    where = ".".join(str(x) for x in first.get("loc", ())) or "top level"
+    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}: {first.get('msg', 'invalid')}{more}"[:300]
 
 
 def renumber(texts: list[str]) -> list[Experience]:

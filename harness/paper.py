@@ -4,8 +4,11 @@ A table's rows name a paper model, a method (``direct``, ``react``, ``tfgrpo(rea
 ``reflect_retry``...) and optionally where the experience library was learned and
 library settings (ablations). Columns name a task and a metric (``mean`` = Mean@k /
 averaged pass@1, ``pass_at_3``, ``first_try``, ``win_rate``...). A cell is measured by
-the newest finished log whose model matches the paper model -- by the aliases in the
-JSON or by ``--model "PAPER=LOGMODEL"`` -- and whose method, library and task match.
+the newest complete log whose model matches the paper model -- by ``--model
+"PAPER=LOGMODEL"``, or by an alias in the JSON equal to the log's model name (or its last
+``/`` part), ignoring case; never by substring -- and whose method, library and task
+match. Other matching logs, and a log filling several rows of one column, are listed
+under the table.
 """
 
 from __future__ import annotations
@@ -82,10 +85,19 @@ def find_table(table_id: str, folder: Path = PAPER_DIR) -> tuple[Paper, PaperTab
 
 
 def model_matches(paper_model: str, run_model: str, paper: Paper, mapping: dict[str, str]) -> bool:
+    """Does a log's model stand for a paper model?
+
+    With ``--model PAPER=LOGMODEL`` the log's model must be LOGMODEL (or end in
+    ``/LOGMODEL``). Otherwise an alias must equal the whole model name or its last ``/``
+    part, ignoring case: ``vllm/Qwen/Qwen2.5-32B-Instruct`` matches the alias
+    ``qwen2.5-32b-instruct``, ``.../qwen2.5-32b-instruct-retool`` matches nothing, and an
+    ``lsp-zero`` model never fills the ``LSP`` row.
+    """
     if paper_model in mapping:
         return run_model == mapping[paper_model] or run_model.split("/")[-1] == mapping[paper_model]
     name = run_model.lower()
-    return any(alias in name for alias in paper.model_aliases.get(paper_model, []))
+    names = {name, name.split("/")[-1]}
+    return any(alias.lower() in names for alias in paper.model_aliases.get(paper_model, []))
 
 
 def library_matches(row: PaperRow, run: RunRecord, column: Column) -> bool:
@@ -115,9 +127,20 @@ def metric_of(run: RunRecord, column: Column) -> Any | None:
 
 def measure(paper: Paper, table: PaperTable, runs: list[RunRecord], mapping: dict[str, str], *, n_boot: int, seed: int):
     """Per (row, column): (published, measured Cell | None, run | None)."""
+    return measure_with_notes(paper, table, runs, mapping, n_boot=n_boot, seed=seed)[0]
+
+
+def measure_with_notes(
+    paper: Paper, table: PaperTable, runs: list[RunRecord], mapping: dict[str, str], *, n_boot: int, seed: int
+) -> tuple[list[list[tuple]], list[str]]:
+    """:func:`measure`, plus notes on what the cells leave out: other logs matching a cell
+    (older or incomplete) and logs that fill several rows of one column."""
     from harness.leaderboard import metric_cells
+    from harness.runs import short_path
 
     out = []
+    notes: list[str] = []
+    filled: dict[tuple[str, str], list[str]] = {}
     for row in table.rows:
         cells = []
         for col in table.columns:
@@ -138,12 +161,21 @@ def measure(paper: Paper, table: PaperTable, runs: list[RunRecord], mapping: dic
             if run is not None:
                 m = metric_of(run, col)
                 cell = metric_cells(run.model_copy(update={"metrics": [m]}), n_boot=n_boot, seed=seed)[m.label]
+                filled.setdefault((col.name, run.path), []).append(row.label)
+                if len(candidates) > 1:
+                    others = ", ".join(short_path(r.path) for r in candidates[1:])
+                    notes.append(f"{row.label} / {col.name}: from {short_path(run.path)} (newest complete); "
+                                 f"{len(candidates) - 1} other matching log(s) not used: {others}")
             cells.append((published, cell, run))
         out.append(cells)
-    return out
+    for (col_name, path), labels in filled.items():
+        if len(labels) > 1:
+            notes.append(f"{short_path(path)} fills {len(labels)} rows of column {col_name}: "
+                         + "; ".join(labels) + " (map models explicitly with --model if that is not intended)")
+    return out, notes
 
 
-def render(paper: Paper, table: PaperTable, measured: list[list[tuple]], fmt: str = "md") -> str:
+def render(paper: Paper, table: PaperTable, measured: list[list[tuple]], fmt: str = "md", notes: list[str] = ()) -> str:
     from tabulate import tabulate
 
     head = ["row"]
@@ -176,6 +208,9 @@ def render(paper: Paper, table: PaperTable, measured: list[list[tuple]], fmt: st
         return buf.getvalue()
     out = [f"{table.id}: {table.title}", f"source: {paper.source}", ""]
     out.append(tabulate(body, headers=head, tablefmt="github", disable_numparse=True))
+    if notes:
+        out.append("")
+        out.extend(f"note: {n}" for n in notes)
     extra = [*table.notes, *table.caveats, *paper.caveats]
     if extra:
         out.append("")
@@ -239,8 +274,11 @@ def run(args: argparse.Namespace) -> int:
     if table.kind == "cost":
         from harness.cost import reproduce_cost
 
-        sys.stdout.write(reproduce_cost(paper, table, runs, parse_mapping(args.model), fmt=args.format))
+        sys.stdout.write(reproduce_cost(paper, table, runs, prices, fmt=args.format))
         return 0
-    measured = measure(paper, table, runs, parse_mapping(args.model), n_boot=args.n_boot, seed=args.seed)
-    sys.stdout.write(render(paper, table, measured, args.format))
+    measured, notes = measure_with_notes(paper, table, runs, parse_mapping(args.model), n_boot=args.n_boot, seed=args.seed)
+    sys.stdout.write(render(paper, table, measured, args.format, notes))
+    if args.format == "csv":
+        for n in notes:
+            print(f"note: {n}", file=sys.stderr)
     return 0

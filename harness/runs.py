@@ -10,15 +10,21 @@ Speed: only log *headers* are read (``read_eval_log(header_only=True)``, which i
 the per-problem reduced scores); sample data is read (through ``samples_df``) only for
 the ``aime`` task's per-year split and for the mean tool calls of tool-using solvers.
 Unreadable or unfinished logs come back as :class:`Skipped` entries with a reason.
+
+Experience libraries are identified by the sha256 of the file the run used (recorded by
+the tfgrpo solver at eval time), searched for under the paths the report was given, so
+a report gives the same answer from any folder (see :class:`LibraryFinder`).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
 import multiprocessing
 import os
+import re
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -31,8 +37,28 @@ from harness.logs import reducer_label
 JUDGE_ROLES = ("grader", "judge")
 """Model roles whose usage counts as judging (not solving)."""
 
-PERCENT_METRICS = ("accuracy", "first_try", "second_try")
-"""Metrics recorded as fractions in [0, 1] (tables show them as %)."""
+FRACTION_METRICS = (
+    "accuracy", "first_try", "second_try", "parse_error_rate",
+    # self_play (scorers/self_play.py): shares and diversity ratios
+    "valid_queries", "scored_rewards", "scored_quality", "distinct_1", "distinct_2", "near_duplicate_rate",
+    "pooled_diversity_distinct_1", "pooled_diversity_distinct_2", "pooled_diversity_near_duplicate_rate",
+)
+"""Metrics recorded as fractions in [0, 1]: tables show them in % (so do all the metrics of a
+score that has ``accuracy``, e.g. WebWalkerQA's per-cell accuracies and ``overall``)."""
+
+DIFFERENCE_METRICS = {"gain": ("second_try", "first_try")}
+"""Metric -> (minuend, subtrahend): a difference of two fraction metrics of the same score.
+Shown in percentage points; its per-problem values (for CIs) are the per-problem
+differences of the two under the same reducer -- what the metric's value is the mean of
+(under pass@k, pass@k of the per-epoch differences is another, larger, number)."""
+
+PERCENT_SCALE_METRICS = re.compile(
+    r"^(win_rate(_.+)?|standard_error|discrete_win_rate|length_controlled_winrate(_noreg)?|lc_standard_error)$"
+)
+"""AlpacaEval metrics, recorded already in % (0-100)."""
+
+UNITS = {"avg_length": "chars", "reward": "0-10", "quality": "0-7"}
+"""Units of other named quantities (self_play's judge scales, AlpacaEval's output length)."""
 
 TASK_DOMAINS: dict[str, str] = {
     "dapo100": "math",
@@ -112,12 +138,27 @@ class Usage(BaseModel):
         )
 
 
+class LibraryRef(BaseModel):
+    """How a log names its experience library."""
+
+    arg: str | None = None
+    """``-T experiences=`` as typed (maybe relative to a folder the report cannot know)."""
+    path: str | None = None
+    """Absolute path the tfgrpo solver resolved at eval time (task metadata ``experiences``)."""
+    sha256: str | None = None
+    """sha256 of the file's bytes at eval time (``experiences_sha256``); None in older logs."""
+
+
 class LibraryInfo(BaseModel):
     """An experience library named by a log's ``-T experiences=``, read defensively."""
 
     path: str
     found: bool = False
     error: str | None = None
+    sha256: str | None = None
+    """sha256 of the file's bytes (the run's recorded hash when the file was not found)."""
+    identified_by: str | None = None
+    """How the file was found: ``sha256``, ``sha256 (moved: ...)`` or ``path (...)``."""
     model: str | None = None
     task: str | None = None
     """Task the library was learned on."""
@@ -127,6 +168,13 @@ class LibraryInfo(BaseModel):
     """Flat provenance settings (group_size, ground_truth, epochs, ...), as recorded."""
     stages: dict[str, Usage] = Field(default_factory=dict)
     """Token usage and $ per training stage (rollout, summary, advantage, ...)."""
+    wall_seconds: float | None = None
+    """Training wall time summed over the recorded steps (None when no step recorded it)."""
+
+    @property
+    def identity(self) -> str:
+        """What makes two libraries the same: the file's hash, else (older logs) its path."""
+        return f"sha256:{self.sha256}" if self.sha256 else f"path:{self.path}"
 
     @property
     def label(self) -> str:
@@ -134,7 +182,7 @@ class LibraryInfo(BaseModel):
         if not self.found:
             return f"{name} (not found)"
         double = ", TEST DOUBLE" if self.settings.get("test_double") else ""
-        return f"{name} ({self.domain or self.task or '?'}{double})"
+        return f"{name} ({self.domain or self.task or 'no provenance'}{double})"
 
 
 class MetricResult(BaseModel):
@@ -145,9 +193,21 @@ class MetricResult(BaseModel):
     metric: str
     value: float
     percent: bool
-    """Value is a fraction shown as % (accuracy-like)."""
+    """Value is a fraction shown as % (accuracy-like), or a difference of two (``gain``)."""
+    unit: str | None = None
+    """Unit the tables show the value in: ``%``, ``pts`` (percentage points), ``chars``, ..."""
     per_problem: dict[str, float] | None = None
     """One value per problem (reduced over epochs); None when the metric is not per-sample."""
+
+    @property
+    def measure(self) -> tuple[str, str, str]:
+        """What is measured, whatever the epochs: Mean@4 and Mean@32 are both (scorer, mean, accuracy)."""
+        return (self.scorer, self.reducer or "mean", self.metric)
+
+    @property
+    def header(self) -> str:
+        """Column name with its unit, e.g. ``Mean@4 (%)``."""
+        return f"{self.label} ({self.unit})" if self.unit else self.label
 
 
 class RunRecord(BaseModel):
@@ -157,6 +217,8 @@ class RunRecord(BaseModel):
     solver: str
     base_solver: str | None = None
     experiences: LibraryInfo | None = None
+    library_ref: LibraryRef | None = None
+    """The log's reference to its library (resolved into ``experiences`` by read_runs)."""
     epochs: int
     problems: int
     planned: int
@@ -173,6 +235,15 @@ class RunRecord(BaseModel):
     split: str | None = None
     """Set for rows split out of a combined task (e.g. ``aime`` -> year 2024)."""
     task_args: dict[str, Any] = Field(default_factory=dict)
+    config: dict[str, Any] = Field(default_factory=dict)
+    """Everything recorded that can change the results, flat (see :func:`run_config`);
+    two logs are the same configuration iff their configs are equal."""
+
+    @property
+    def config_id(self) -> str:
+        library = {"library": self.experiences.identity} if self.experiences is not None else {}
+        blob = json.dumps({**self.config, **library}, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:10]
 
     @property
     def incomplete(self) -> bool:
@@ -268,20 +339,35 @@ def _float_or_none(v: Any) -> float | None:
 # ---------------------------------------------------------------- experience libraries
 
 
-def read_library(path: str, log_path: str | None = None) -> LibraryInfo:
-    """Provenance of an experience library; never raises (a missing file keeps the path only)."""
-    candidates = [Path(path).expanduser()]
-    if log_path and not Path(path).is_absolute():
-        candidates.append(Path(log_path).parent / path)
-    found = next((c for c in candidates if c.is_file()), None)
+MAX_LIBRARY_BYTES = 50_000_000
+"""Larger .json files are neither read as libraries nor hashed while searching for one."""
+
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_library(path: str | Path) -> LibraryInfo:
+    """Provenance of the experience library file at ``path``; never raises (a missing or
+    unreadable file keeps the path and the reason). The file is read once: its sha256 and
+    its contents come from the same bytes."""
     info = LibraryInfo(path=str(path))
-    if found is None:
+    p = Path(path).expanduser()
+    if not p.is_file():
         info.error = "file not found"
         return info
     try:
-        if found.stat().st_size > 50_000_000:
+        if p.stat().st_size > MAX_LIBRARY_BYTES:
             raise ValueError("larger than 50 MB")
-        data = json.loads(found.read_text(encoding="utf-8"))
+        raw = p.read_bytes()
+        info.sha256 = hashlib.sha256(raw).hexdigest()
+        data = json.loads(raw.decode("utf-8"))
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
     except (OSError, ValueError) as ex:
@@ -307,7 +393,121 @@ def read_library(path: str, log_path: str | None = None) -> LibraryInfo:
     if isinstance(merged.get("train_sample_ids"), list):
         info.settings["train_problems"] = len(merged["train_sample_ids"])
     info.stages = _stage_usage(merged)
+    steps = data.get("steps")
+    if isinstance(steps, list):
+        walls = [s.get("wall_seconds") for s in steps if isinstance(s, dict)]
+        walls = [float(w) for w in walls if isinstance(w, (int, float)) and not isinstance(w, bool)]
+        info.wall_seconds = sum(walls) if walls else None
     return info
+
+
+def library_ref(args: dict[str, Any], metadata: dict[str, Any]) -> LibraryRef | None:
+    """The library a log names, from its task args and the tfgrpo solver's task metadata."""
+    arg = args.get("experiences")
+    recorded = metadata.get("experiences")
+    if not arg and not recorded:
+        return None
+    sha = metadata.get("experiences_sha256")
+    # logs before the file hash held a 16-hex hash of the rendered prompt under this key
+    sha = sha if isinstance(sha, str) and SHA256_HEX.fullmatch(sha) else None
+    recorded = str(recorded) if isinstance(recorded, str) and Path(recorded).is_absolute() else None
+    return LibraryRef(arg=str(arg) if arg else None, path=recorded, sha256=sha)
+
+
+class LibraryFinder:
+    """Finds the library file a log used, the same way from any working directory.
+
+    - A log with a recorded hash (``experiences_sha256``): the recorded absolute path if
+      the file there still has that hash, else any ``.json`` file with that hash under the
+      paths the report was given (directories searched recursively) or in the log's own
+      folder. A file at the recorded path with another hash is *not* the run's library.
+    - An older log without a hash: the absolute path recorded in its task metadata, else
+      ``-T experiences=`` if absolute, else that path relative to the log's folder. A
+      relative path is never resolved against the report's working directory.
+    """
+
+    def __init__(self, roots: Iterable[str | Path] = ()) -> None:
+        self.roots = [Path(r).expanduser().resolve() for r in roots]
+        self._index: dict[str, str] | None = None
+        self._indexed_dirs: set[Path] = set()
+        self._hashes: dict[tuple[str, int, int], str] = {}
+        self._cache: dict[tuple[str, str], LibraryInfo] = {}
+
+    def resolve(self, ref: LibraryRef, log_path: str) -> LibraryInfo:
+        log_dir = Path(log_path).expanduser().resolve().parent
+        key = (ref.model_dump_json(), str(log_dir))
+        if key not in self._cache:
+            self._cache[key] = self._resolve(ref, log_dir)
+        return self._cache[key].model_copy(deep=True)
+
+    def _resolve(self, ref: LibraryRef, log_dir: Path) -> LibraryInfo:
+        named = ref.path or ref.arg or "?"
+        if ref.sha256:
+            if ref.path and self._sha(Path(ref.path)) == ref.sha256:
+                return self._read(ref.path, ref.sha256, "sha256")
+            found = self._search(ref.sha256, log_dir)
+            if found is not None:
+                return self._read(found, ref.sha256, f"sha256 (moved: the log recorded {named})")
+            why = (
+                f"{named} has changed since the eval (its sha256 differs)"
+                if ref.path and Path(ref.path).is_file()
+                else f"file not found (recorded at {named})"
+            )
+            return LibraryInfo(
+                path=named, sha256=ref.sha256,
+                error=f"{why}; no file with sha256 {ref.sha256[:12]}... under the given paths or the log's folder",
+            )
+        # older logs: by path only, never relative to the working directory
+        if ref.path:
+            candidate = Path(ref.path)
+        elif ref.arg and Path(ref.arg).expanduser().is_absolute():
+            candidate = Path(ref.arg).expanduser()
+        else:
+            candidate = log_dir / (ref.arg or "")
+        info = read_library(candidate)
+        info.identified_by = "path (the log predates library hashes)"
+        if not info.found:
+            info.path = str(candidate)
+        return info
+
+    def _read(self, path: str | Path, sha: str, how: str) -> LibraryInfo:
+        info = read_library(path)
+        if info.found and info.sha256 != sha:  # rewritten since it was hashed a moment ago
+            return LibraryInfo(path=str(path), sha256=sha, error="file changed while the report read it")
+        info.identified_by = how
+        return info
+
+    def _sha(self, path: Path) -> str | None:
+        try:
+            st = path.stat()
+            if not path.is_file() or st.st_size > MAX_LIBRARY_BYTES:
+                return None
+            key = (str(path), st.st_size, st.st_mtime_ns)
+            if key not in self._hashes:
+                self._hashes[key] = file_sha256(path)
+            return self._hashes[key]
+        except OSError:
+            return None
+
+    def _search(self, sha: str, log_dir: Path) -> str | None:
+        if self._index is None:
+            self._index = {}
+            for root in self.roots:
+                files = [root] if root.is_file() else sorted(root.rglob("*.json")) if root.is_dir() else []
+                self._add(files)
+        if log_dir not in self._indexed_dirs and log_dir.is_dir():
+            self._indexed_dirs.add(log_dir)
+            self._add(sorted(log_dir.glob("*.json")))
+        return self._index.get(sha)
+
+    def _add(self, files: list[Path]) -> None:
+        assert self._index is not None
+        for f in files:
+            if f.suffix != ".json" or _json_log(f):
+                continue
+            h = self._sha(f)
+            if h is not None:
+                self._index.setdefault(h, str(f))
 
 
 _STAGE_KEYS = ("usage", "stage_usage", "usage_by_stage", "token_usage", "stages", "cost")
@@ -382,12 +582,16 @@ def read_runs(
     tool_calls: bool = True,
     task: str | None = None,
     workers: int | None = None,
+    library_search: Iterable[str] | None = None,
 ) -> tuple[list[RunRecord], list[Skipped]]:
     """Every readable, finished log under ``locations`` as rows; the rest as Skipped.
 
     Headers are parsed in ``workers`` processes (default: one per core when there are
     at least ``PARALLEL_MIN_LOGS`` logs); results keep the order of the log paths.
+    Experience libraries are then identified by :class:`LibraryFinder`, searching
+    ``library_search`` (default: ``locations``) for files with the recorded hash.
     """
+    locations = list(locations)
     paths = list_logs(locations)
     n = workers if workers is not None else (os.cpu_count() or 1)
     n = min(n, len(paths) // PARALLEL_MIN_LOGS) if workers is None else n
@@ -411,6 +615,10 @@ def read_runs(
             skipped.append(r)
         elif r:
             runs.extend(r)
+    finder = LibraryFinder(locations if library_search is None else library_search)
+    for run in runs:
+        if run.library_ref is not None:
+            run.experiences = finder.resolve(run.library_ref, run.path)
     return runs, skipped
 
 
@@ -446,16 +654,19 @@ def _splits_into(log_task: str, task: str) -> bool:
 
 
 def run_records(log: Any, path: str, *, prices: dict[str, Any], tool_calls: bool = True) -> list[RunRecord] | Skipped:
-    """Rows for one log header (several when the task is split, e.g. ``aime`` by year)."""
-    from inspect_ai.scorer import value_to_float
+    """Rows for one log header (several when the task is split, e.g. ``aime`` by year).
 
+    The experience library is only referenced here (``library_ref``); :func:`read_runs`
+    resolves it with a :class:`LibraryFinder`.
+    """
     if log.results is None or not log.results.scores:
         why = log.error.message.splitlines()[0][:120] if log.error else "no results"
         return Skipped(path=path, reason=f"status {log.status}: {why} (partial or unfinished run)")
 
     args = dict(log.eval.task_args or {})
+    meta = dict(log.eval.metadata or {})
     task_name = log.eval.task.split("/")[-1]
-    solver = str(args.get("solver") or (log.eval.metadata or {}).get("solver") or "direct")
+    solver = str(args.get("solver") or meta.get("solver") or "direct")
     epochs = int(log.eval.config.epochs or 1)
     n_problems = len(log.eval.dataset.sample_ids or []) or int(log.eval.dataset.samples or 0)
     limit = log.eval.config.limit
@@ -469,37 +680,6 @@ def run_records(log: Any, path: str, *, prices: dict[str, Any], tool_calls: bool
     planned = max(int(log.results.total_samples or 0), n_problems * epochs)
     rev = log.eval.revision
     commit = f"{rev.commit}{'-dirty' if rev.dirty else ''}" if rev is not None else None
-    library = read_library(str(args["experiences"]), path) if args.get("experiences") else None
-
-    to_float = value_to_float()
-    reductions = {(r.scorer, r.reducer or "mean"): r for r in (log.reductions or [])}
-    scorers = {s.scorer for s in log.results.scores}
-    metrics: list[MetricResult] = []
-    for score in log.results.scores:
-        reducer = score.reducer or "mean"
-        red = reductions.get((score.scorer, reducer))
-        for name, m in score.metrics.items():
-            if name == "stderr" or name.endswith("_stderr"):
-                continue
-            per_problem = None
-            if red is not None:
-                per_problem = _per_problem(red.samples, name, to_float)
-            label = reducer_label(reducer, epochs) if name == "accuracy" else (
-                name if reducer == "mean" else f"{name}[{reducer_label(reducer, epochs)}]"
-            )
-            if len(scorers) > 1:
-                label = f"{score.scorer}:{label}"
-            metrics.append(
-                MetricResult(
-                    label=label,
-                    scorer=score.scorer,
-                    reducer=reducer,
-                    metric=name,
-                    value=float(m.value),
-                    percent=name in PERCENT_METRICS,
-                    per_problem=per_problem,
-                )
-            )
 
     solver_usage, judge_usage = split_usage(log, prices)
     base = RunRecord(
@@ -507,8 +687,8 @@ def run_records(log: Any, path: str, *, prices: dict[str, Any], tool_calls: bool
         task=task_name,
         model=log.eval.model,
         solver=solver,
-        base_solver=_str_or_none(args.get("base_solver")),
-        experiences=library,
+        base_solver=_str_or_none(meta.get("base_solver") or args.get("base_solver")) if solver == "tfgrpo" else None,
+        library_ref=library_ref(args, meta),
         epochs=epochs,
         problems=n_problems,
         planned=planned,
@@ -516,12 +696,13 @@ def run_records(log: Any, path: str, *, prices: dict[str, Any], tool_calls: bool
         status=str(log.status),
         commit=commit,
         created=str(log.eval.created),
-        metrics=metrics,
+        metrics=log_metrics(log, epochs),
         solver_usage=solver_usage,
         judge_usage=judge_usage,
         task_args={k: v for k, v in args.items() if isinstance(v, (str, int, float, bool))},
+        config=run_config(log),
     )
-    effective = str(args.get("base_solver") or "direct") if solver == "tfgrpo" else solver
+    effective = (base.base_solver or "direct") if solver == "tfgrpo" else solver
     if tool_calls and effective not in DIRECT_SOLVERS:
         base.tool_calls = mean_tool_calls(path)
     if task_name in SPLIT_TASKS:
@@ -529,14 +710,78 @@ def run_records(log: Any, path: str, *, prices: dict[str, Any], tool_calls: bool
     return [base]
 
 
-def _per_problem(samples: list[Any], metric: str, to_float: Any) -> dict[str, float] | None:
+def log_metrics(log: Any, epochs: int) -> list[MetricResult]:
+    """Every metric of a log's results, named and with its unit, with per-problem values
+    (from the reductions) wherever the metric is a mean over problems."""
+    from inspect_ai.scorer import value_to_float
+
+    to_float = value_to_float()
+    reductions = {(r.scorer, r.reducer or "mean"): r for r in (log.reductions or [])}
+    several = len({s.scorer for s in log.results.scores}) > 1
+    metrics: list[MetricResult] = []
+    for score in log.results.scores:
+        reducer = score.reducer or "mean"
+        red = reductions.get((score.scorer, reducer))
+        names = [n for n in score.metrics if not (n == "stderr" or n.endswith("_stderr"))]
+        block_is_accuracy = "accuracy" in score.metrics
+        per_problem = {
+            n: _per_problem(red.samples, n, to_float, score_name=score.name) if red is not None else None for n in names
+        }
+        for name, (minuend, subtrahend) in DIFFERENCE_METRICS.items():
+            if name in per_problem and per_problem.get(minuend) and per_problem.get(subtrahend):
+                a, b = per_problem[minuend], per_problem[subtrahend]
+                per_problem[name] = {i: a[i] - b[i] for i in a if i in b} or None
+        for name in names:
+            # a generic statistic ("mean") is named by what it is the mean of: the score's name
+            quantity = score.name if name == "mean" else name
+            if name == "accuracy":
+                label = reducer_label(reducer, epochs)
+            else:
+                label = quantity if reducer == "mean" else f"{quantity}[{reducer_label(reducer, epochs)}]"
+            if several:
+                label = f"{score.name}:{label}"
+            fraction = block_is_accuracy or quantity in FRACTION_METRICS
+            difference = quantity in DIFFERENCE_METRICS
+            if fraction or difference:
+                unit = "pts" if difference else "%"
+            elif PERCENT_SCALE_METRICS.match(quantity):
+                unit = "%"
+            else:
+                unit = UNITS.get(quantity)
+            metrics.append(
+                MetricResult(
+                    label=label,
+                    scorer=score.name,
+                    reducer=reducer,
+                    metric=quantity,
+                    value=float(score.metrics[name].value),
+                    percent=fraction or difference,
+                    unit=unit,
+                    per_problem=per_problem[name],
+                )
+            )
+    labels = [m.label for m in metrics]
+    for m in metrics:  # never two columns under one name
+        if labels.count(m.label) > 1:
+            m.label = f"{m.label} ({m.scorer})"
+    return metrics
+
+
+def _per_problem(
+    samples: list[Any], metric: str, to_float: Any, score_name: str | None = None
+) -> dict[str, float] | None:
+    """Each problem's reduced value of ``metric`` (for a dict-valued score: its key
+    ``metric``, or for a generic ``mean`` the key named like the score)."""
     out: dict[str, float] = {}
     for s in samples:
         v = s.value
         if isinstance(v, dict):
-            if metric not in v:
+            if metric in v:
+                v = v[metric]
+            elif metric in ("accuracy", "mean") and score_name in v:
+                v = v[score_name]
+            else:
                 return None
-            v = v[metric]
         elif metric not in ("accuracy", "mean"):
             return None  # a scalar score only backs accuracy-like metrics
         try:
@@ -546,6 +791,74 @@ def _per_problem(samples: list[Any], metric: str, to_float: Any) -> dict[str, fl
         if not math.isnan(f):
             out[str(s.sample_id)] = f
     return out or None
+
+
+CONFIG_EVAL_FIELDS = (
+    "limit", "sample_id", "sample_shuffle", "epochs", "epochs_reducer", "message_limit", "token_limit",
+    "time_limit", "working_limit", "cost_limit", "approval",
+)
+"""Eval settings that change what is measured (the rest: logging, concurrency, retries)."""
+
+CONFIG_IGNORED_GENERATE = (
+    "max_connections", "adaptive_connections", "max_retries", "timeout", "attempt_timeout",
+    "stream_idle_timeout", "cache", "batch", "extra_headers",
+)
+"""Generation settings about transport, not about what the model is asked to do."""
+
+CONFIG_IGNORED_METADATA_PREFIX = "experiences"
+"""Library metadata (path, hashes, counts, model): the library's identity stands for all of it."""
+
+
+def run_config(log: Any) -> dict[str, Any]:
+    """A flat dict of everything recorded that can change a run's results: model and model
+    args, judge roles, task version and args, solver settings (task metadata), the sample
+    set, eval settings (epochs, limits) and generation settings (task and model config).
+    The library is added by :attr:`RunRecord.config_id` (its hash, or path in older logs)."""
+    ev = log.eval
+    out: dict[str, Any] = {"model": ev.model, "task": ev.task, "task_version": ev.task_version}
+    for k, v in (ev.model_args or {}).items():
+        out[f"model_args.{k}"] = v
+    for role, cfg in (ev.model_roles or {}).items():
+        out[f"role.{role}"] = getattr(cfg, "model", cfg)
+        for k, v in (getattr(cfg, "args", None) or {}).items():
+            out[f"role.{role}.{k}"] = v
+        gen = getattr(cfg, "config", None)
+        for k, v in (gen.model_dump(exclude_none=True) if gen is not None else {}).items():
+            if k not in CONFIG_IGNORED_GENERATE:
+                out[f"role.{role}.{k}"] = v
+    # task args as typed, then the settings the task and solver recorded as in effect (the
+    # tfgrpo solver's default base_solver equals an explicit -T base_solver=direct)
+    settings = {k: v for k, v in (ev.task_args or {}).items() if k != "experiences"}
+    settings.update({k: v for k, v in (ev.metadata or {}).items() if not k.startswith(CONFIG_IGNORED_METADATA_PREFIX)})
+    for k, v in settings.items():
+        out[f"task.{k}"] = v
+    ds = ev.dataset
+    ids = sorted(str(i) for i in (ds.sample_ids or []))
+    out["data.name"] = ds.name
+    out["data.location"] = ds.location
+    out["data.samples"] = ds.samples
+    out["data.sample_ids"] = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:10] if ids else None
+    out["data.shuffled"] = ds.shuffled
+    config = ev.config.model_dump(exclude_none=True)
+    for k in CONFIG_EVAL_FIELDS:
+        if config.get(k) is not None:
+            out[k] = config[k]
+    generate = {
+        **(ev.model_generate_config.model_dump(exclude_none=True) if ev.model_generate_config else {}),
+        **(log.plan.config.model_dump(exclude_none=True) if log.plan is not None else {}),
+    }
+    for k, v in generate.items():
+        if k not in CONFIG_IGNORED_GENERATE:
+            out[f"gen.{k}"] = v
+    return {k: _plain(v) for k, v in out.items() if v is not None}
+
+
+def _plain(v: Any) -> Any:
+    """JSON-comparable form of a config value."""
+    try:
+        return json.loads(json.dumps(v, sort_keys=True, default=str))
+    except (TypeError, ValueError):
+        return str(v)
 
 
 def split_usage(log: Any, prices: dict[str, Any]) -> tuple[Usage, Usage]:

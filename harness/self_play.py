@@ -160,20 +160,33 @@ def extract_instruction(raw: str, max_chars: int) -> tuple[str | None, str | Non
     return text, None
 
 
-_SCORE_TAG = re.compile(r"<score>\s*([^<]{0,40}?)\s*</score>", re.IGNORECASE)
+_SCORE_TAG = re.compile(r"<score>([^<]*)</score>", re.IGNORECASE | re.ASCII)
+"""``<Score>…</Score>`` with no ``<`` inside. Linear time: ``[^<]*`` stops at the next ``<``, so
+the text scanned after each opening tag ends where the next one could start."""
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
+
+MAX_SCORE_CHARS = 40
+"""A tag whose content (surrounding space stripped) is longer than this is ``not_a_number``."""
 
 
 def parse_score(completion: str, low: float, high: float, integer: bool = True) -> Judgement:
-    """The last ``<Score>k</Score>`` of a judge completion, checked against [low, high]."""
+    """The last ``<Score>k</Score>`` of a judge completion, checked against [low, high].
+
+    Only the last :data:`MAX_PARSE_CHARS` characters are read and only the last tag counts
+    (a judge quoting a reply's injected tag before its own verdict is judged by its
+    verdict); its content must be a plain number (``not_a_number`` otherwise, also when it
+    is longer than :data:`MAX_SCORE_CHARS`). Linear time in the bounded tail.
+    """
     text = completion or ""
     raw = text[:500]
     tail = text[-MAX_PARSE_CHARS:]
-    tags = _SCORE_TAG.findall(tail)
-    if not tags:
+    last = None
+    for last in _SCORE_TAG.finditer(tail):
+        pass
+    if last is None:
         return Judgement(value=None, reason="no_score_tag", raw=raw)
-    content = tags[-1].strip()
-    if not _NUMBER.fullmatch(content):
+    content = last.group(1).strip()
+    if len(content) > MAX_SCORE_CHARS or not _NUMBER.fullmatch(content):
         return Judgement(value=None, reason="not_a_number", raw=raw)
     value = float(content)
     if integer and not value.is_integer():

@@ -8,6 +8,7 @@ were run. All resampling is vectorised with numpy and seeded, so tables are repr
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Sequence
@@ -22,7 +23,7 @@ SEED = 0
 """Default seed: the same logs always give the same intervals."""
 
 EXACT_PERMUTATION_MAX_N = 16
-"""Up to this many non-zero paired differences the sign-flip test enumerates all 2^n flips."""
+"""Up to this many paired differences the sign-flip test enumerates all 2^n flips."""
 
 
 @dataclass(frozen=True)
@@ -100,58 +101,123 @@ def _percentiles(boot: np.ndarray, confidence: float) -> tuple[float, float]:
 @dataclass(frozen=True)
 class PairedResult:
     diff: Interval
-    """Mean of (b - a) over shared problems with its paired-bootstrap interval."""
+    """Mean of (b - a) over shared problems, with the 95% interval of the sign-flip test:
+    the differences the test does not reject (bounds may be infinite with very few problems)."""
     p_value: float
     """Two-sided sign-flip permutation p-value for a mean difference of zero."""
     exact: bool
-    """True when all 2^n sign flips were enumerated (n = non-zero differences)."""
+    """True when all 2^n sign flips were enumerated (n = shared problems)."""
     wins: int
     losses: int
     ties: int
+    alpha: float = 1.0 - CONFIDENCE
+
+    @property
+    def distinguishable(self) -> bool:
+        """The verdict: p < alpha. Equivalent to the interval excluding 0 (same test)."""
+        return self.p_value < self.alpha
+
+    @property
+    def min_p(self) -> float:
+        """Smallest p-value the (exact) test can give with n problems: 2 / 2^n, all signs alike."""
+        return 2.0 / 2.0**self.diff.n
 
 
 def paired_test(
     a: Sequence[float] | np.ndarray,
     b: Sequence[float] | np.ndarray,
     *,
-    n_boot: int = N_BOOT,
     n_perm: int = N_BOOT,
     confidence: float = CONFIDENCE,
     seed: int = SEED,
 ) -> PairedResult:
     """Compare two runs on the same problems (``a[i]`` and ``b[i]`` are one problem).
 
-    The difference's interval is a paired bootstrap (problems resampled, pairs kept).
-    The p-value is the sign-flip permutation test of the mean difference: under the null
-    the two runs are exchangeable per problem, so each difference's sign is a coin flip.
+    One rule gives both numbers: the two-sided sign-flip permutation test of the mean
+    difference (under the null the two runs are exchangeable per problem, so each
+    difference's sign is a coin flip). The p-value tests a difference of 0; the interval
+    is the test inverted, every difference delta for which the test of (b - a - delta)
+    gives p >= 1 - confidence. So the interval excludes 0 exactly when p < 1 - confidence,
+    and a verdict read from either agrees with the other.
     """
     x = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
     if x.shape != np.asarray(a).shape:
         raise ValueError("paired_test: a and b must have the same length")
-    keep = ~np.isnan(x)
-    x = x[keep]
-    diff = bootstrap_ci(x, n_boot=n_boot, confidence=confidence, seed=seed)
+    x = x[~np.isnan(x)]
     wins, losses = int((x > 0).sum()), int((x < 0).sum())
     ties = int(len(x) - wins - losses)
-    p, exact = sign_flip_p_value(x, n_perm=n_perm, seed=seed)
-    return PairedResult(diff=diff, p_value=p, exact=exact, wins=wins, losses=losses, ties=ties)
+    alpha = round(1.0 - confidence, 12)
+    flips = SignFlips(x, n_perm=n_perm, seed=seed)
+    low, high = flips.interval(alpha)
+    mean = float(x.mean()) if len(x) else float("nan")
+    return PairedResult(
+        diff=Interval(mean, low, high, len(x)), p_value=float(flips.p_value(0.0)), exact=flips.exact,
+        wins=wins, losses=losses, ties=ties, alpha=alpha,
+    )
+
+
+class SignFlips:
+    """The sign-flip test of H0: mean(d) = delta, for any delta, from one set of sign vectors.
+
+    Exact (all 2^n vectors) for n <= EXACT_PERMUTATION_MAX_N differences, else ``n_perm``
+    seeded random vectors (p = (1 + hits) / (n_perm + 1), never 0). With A = s.d and
+    B = sum(s) precomputed per vector s, a p-value for any delta costs O(vectors).
+    For delta below mean(d) every |A - delta*B| grows at most as fast as the observed
+    |sum(d) - n*delta|, so p(delta) never increases away from the mean: the accepted
+    deltas form one interval, found by bisection.
+    """
+
+    def __init__(self, d: np.ndarray, *, n_perm: int = N_BOOT, seed: int = SEED) -> None:
+        self.d = np.asarray(d, dtype=float)
+        n = len(self.d)
+        self.n = n
+        self.exact = n <= EXACT_PERMUTATION_MAX_N
+        if self.exact:
+            signs = ((np.arange(2**n)[:, None] >> np.arange(n)) & 1) * 2 - 1
+        else:
+            signs = np.random.default_rng(seed).choice(np.array([-1, 1]), size=(n_perm, n))
+        self.A = signs @ self.d if n else np.zeros(1)
+        self.B = signs.sum(axis=1).astype(float) if n else np.zeros(1)
+        self.S = float(self.d.sum())
+
+    def p_value(self, delta: float) -> float:
+        if self.n == 0:
+            return 1.0
+        observed = abs(self.S - self.n * delta)
+        tol = 1e-12 * max(1.0, observed, abs(self.S))
+        hits = np.count_nonzero(np.abs(self.A - delta * self.B) >= observed - tol)
+        return float(hits / len(self.A) if self.exact else (1 + hits) / (len(self.A) + 1))
+
+    def interval(self, alpha: float) -> tuple[float, float]:
+        """[low, high]: every delta with p(delta) >= alpha (+-inf when no delta is rejected)."""
+        if self.n == 0:
+            return float("nan"), float("nan")
+        mean = self.S / self.n
+        span = float(self.d.max() - self.d.min()) + abs(mean) + 1.0
+        return self._bound(mean, -span, alpha), self._bound(mean, span, alpha)
+
+    def _bound(self, mean: float, step: float, alpha: float) -> float:
+        inside, outside = mean, mean + step
+        for _ in range(64):  # p far from the mean tends to its floor: all signs alike
+            if self.p_value(outside) < alpha:
+                break
+            inside, outside = outside, outside + 2 * (outside - mean)
+        else:
+            return math.copysign(math.inf, step)
+        for _ in range(100):
+            mid = (inside + outside) / 2
+            if mid in (inside, outside):
+                break
+            if self.p_value(mid) >= alpha:
+                inside = mid
+            else:
+                outside = mid
+        if abs(inside) < 1e-9 * abs(step) and self.p_value(0.0) >= alpha:
+            return 0.0  # a bound at 0 (ties make p jump there), not float noise around it
+        return inside
 
 
 def sign_flip_p_value(diffs: np.ndarray, *, n_perm: int = N_BOOT, seed: int = SEED) -> tuple[float, bool]:
     """Two-sided p-value of |mean(diffs)| under random sign flips (exact for small n)."""
-    d = np.asarray(diffs, dtype=float)
-    d = d[d != 0]  # zero differences are unaffected by a flip
-    n = len(d)
-    if n == 0:
-        return 1.0, True
-    observed = abs(d.sum())
-    tol = 1e-12 * max(1.0, observed)
-    if n <= EXACT_PERMUTATION_MAX_N:
-        signs = ((np.arange(2**n)[:, None] >> np.arange(n)) & 1) * 2 - 1
-        sums = np.abs(signs @ d)
-        return float(np.mean(sums >= observed - tol)), True
-    rng = np.random.default_rng(seed)
-    signs = rng.choice(np.array([-1.0, 1.0]), size=(n_perm, n))
-    sums = np.abs(signs @ d)
-    # include the observed assignment so p is never 0 (Phipson & Smyth)
-    return float((1 + np.sum(sums >= observed - tol)) / (n_perm + 1)), False
+    flips = SignFlips(diffs, n_perm=n_perm, seed=seed)
+    return flips.p_value(0.0), flips.exact

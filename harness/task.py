@@ -1,13 +1,18 @@
-"""What every benchmark task shares: solver selection, paper epochs and reducers.
+"""What every benchmark task shares: solver selection, paper epochs and reducers, argument
+errors that name the fix, and the check that the judge model can be created.
 
 A task file defines its data, prompt and scorer, then calls :func:`harness_task`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import difflib
+import inspect as pyinspect
+import sys
+from typing import Any, Mapping, Sequence
 
 from inspect_ai import Task
+from inspect_ai._util.error import PrerequisiteError
 from inspect_ai.dataset import Dataset, Sample
 from inspect_ai.model import GenerateConfig
 from inspect_ai.scorer import ScoreReducer, Scorer
@@ -70,11 +75,23 @@ def harness_task(
     reducers: list[ScoreReducer] | None = None,
     sandbox: SandboxEnvironmentType | None = None,
     metadata: dict[str, Any] | None = None,
+    judges: Mapping[str, str] | None = None,
 ) -> Task:
-    """Build a benchmark task with the solver named by ``-T solver=`` (see solvers/)."""
-    from solvers import build_solver
+    """Build a benchmark task with the solver named by ``-T solver=`` (see solvers/).
 
-    built = build_solver(solver, template=template, **solver_args)
+    ``solver_args`` are the task's ``-T`` options that are not its own arguments: an
+    unknown one fails naming the task's arguments and the solver's options.
+    ``judges`` maps each model role the scorer grades with to its default model; they are
+    checked at task start (:func:`harness.roles.require_judges`).
+    """
+    from harness.roles import require_judges
+    from solvers import UnknownSolverOptions, build_solver
+
+    try:
+        built = build_solver(solver, template=template, **solver_args)
+    except UnknownSolverOptions as ex:
+        raise unknown_task_arguments(ex.unknown, solver=solver, solver_options=ex.accepted) from None
+    require_judges(judges or {}, task=name)  # after what the user typed is known to be right
     scorers = [*(scorer if isinstance(scorer, list) else [scorer]), *built.scorers]
     if not isinstance(dataset, Dataset):
         dataset = memory_dataset(dataset, name)
@@ -90,3 +107,82 @@ def harness_task(
     task.epochs_reducer = reducers if reducers is not None else paper_reducers(epochs)
     task._adaptive = True
     return task
+
+
+# --------------------------------------------------------------------------- argument errors
+
+COMMON_INSPECT_OPTIONS = ("epochs", "epochs_reducer", "limit", "model", "temperature", "top_p", "max_tokens", "seed")
+"""Used only if inspect's CLI options cannot be listed."""
+
+
+def inspect_eval_options() -> dict[str, str]:
+    """``inspect eval``'s options by parameter name (``max_tokens`` -> ``--max-tokens``)."""
+    try:
+        import click
+        from inspect_ai._cli.eval import eval_command
+
+        return {
+            p.name: max(p.opts, key=len)
+            for p in eval_command.params
+            if isinstance(p, click.Option) and p.name and len(p.name) > 1
+        }
+    except Exception:  # a private module of inspect: degrade to the common options
+        return {n: "--" + n.replace("_", "-") for n in COMMON_INSPECT_OPTIONS}
+
+
+def _value(v: Any) -> str:
+    return str(v).lower() if isinstance(v, bool) else str(v)
+
+
+def _hint(key: str, value: Any, arguments: Sequence[str], options: Mapping[str, str]) -> str | None:
+    """What the user probably meant by ``-T key=value``."""
+    if key in options:
+        return f"{key} is an inspect option: {options[key]} {_value(value)}"
+    ratio = lambda c: difflib.SequenceMatcher(None, key, c).ratio()  # noqa: E731
+    near_arg = max(arguments, key=ratio, default=None)
+    near_opt = max(options, key=ratio, default=None)
+    if near_arg is not None and ratio(near_arg) >= 0.75 and (near_opt is None or ratio(near_arg) >= ratio(near_opt)):
+        return f"did you mean -T {near_arg}={_value(value)}?"
+    if near_opt is not None and ratio(near_opt) >= 0.75:
+        return f"did you mean inspect's {options[near_opt]} {_value(value)}?"
+    return None
+
+
+def task_on_stack() -> tuple[str, list[str]] | None:
+    """Name and arguments of the ``@task`` function whose body is running (the caller's caller...).
+
+    inspect passes every ``-T`` to a task that takes ``**options`` (ours hand them to the
+    solver), so an error about one must be raised below the task yet name the task's own
+    arguments; the task is found as the frame that runs the body of a registered task.
+    """
+    from inspect_ai._util.registry import is_registry_object
+
+    frame = sys._getframe(1)
+    while frame is not None:
+        fn = frame.f_globals.get(frame.f_code.co_name)
+        if fn is not None and is_registry_object(fn, "task") and getattr(pyinspect.unwrap(fn), "__code__", None) is frame.f_code:
+            params = pyinspect.signature(fn).parameters.values()
+            return frame.f_code.co_name, [p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        frame = frame.f_back
+    return None
+
+
+def unknown_task_arguments(
+    unknown: Mapping[str, Any], *, solver: str | None = None, solver_options: Sequence[str] = ()
+) -> PrerequisiteError:
+    """One line: the unknown ``-T`` arguments, what the user probably meant, and what the task
+    (and its solver) take. Call it from the task's body (or below it)."""
+    found = task_on_stack()
+    arguments = found[1] if found else []
+    options = inspect_eval_options()
+    hints = [h for k, v in unknown.items() if (h := _hint(k, v, [*arguments, *solver_options], options))]
+    given = ", ".join(f"-T {k}={_value(v)}" for k, v in unknown.items())
+    takes = [f"{found[0]} takes: {', '.join(arguments) or 'no arguments'}"] if found else []
+    if solver is not None:
+        whose = "its solver" if found else "The solver"
+        takes.append(f"{whose} '{solver}' (-T solver=) takes: {', '.join(solver_options) or 'no options'}")
+    return PrerequisiteError(
+        f"Unknown task argument{'s' if len(unknown) > 1 else ''} {given}"
+        + (f" ({'; '.join(hints)})" if hints else "")
+        + (f". {'; '.join(takes)}." if takes else ".")
+    )

@@ -18,8 +18,9 @@ Behaviour (model args with ``-M key=value``):
   text to write in ``sample.metadata["oracle_answer"]`` (e.g. a Countdown equation).
 - ``latency`` (seconds, default 0) is slept before each answer; ``max_connections``
   (default 64) bounds concurrency as for a real provider.
-- ``call_log=PATH``: append one JSON line per answered call (sample, epoch, turn, prompt
-  hash), to count model calls across processes (e.g. a killed and resumed run).
+- ``call_log=PATH``: append one JSON line per answered call (sample, epoch, Training-Free
+  GRPO stage, turn, prompt hash), to count model calls across processes (e.g. a killed and
+  resumed run).
 - Training-Free GRPO stage prompts (summary / advantage / consolidation / direct, made
   outside any sample) get well-formed TEST DOUBLE answers from
   :mod:`harness.tfgrpo.testdouble_replies`.
@@ -76,10 +77,25 @@ class ScriptTurn:
 
 
 def load_script(path: str) -> list[ScriptTurn]:
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    turns = [ScriptTurn(json.loads(line)) for line in lines if line.strip()]
+    """The turns of a ``-M script=`` file; a bad file fails in one line naming its line."""
+    from inspect_ai._util.error import PrerequisiteError
+
+    from harness.datasets import parse_jsonl
+
+    try:
+        rows = parse_jsonl(Path(path).read_text(encoding="utf-8-sig"))
+    except OSError as ex:
+        raise PrerequisiteError(f"test double script {path} cannot be read: {ex}") from None
+    except json.JSONDecodeError as ex:
+        raise PrerequisiteError(
+            f"test double script {path} line {ex.lineno} column {ex.colno}: invalid JSON ({ex.msg})"
+        ) from None
+    for where, row in rows:
+        if not isinstance(row, dict):
+            raise PrerequisiteError(f"test double script {path} {where}: expected a JSON object, got {type(row).__name__}")
+    turns = [ScriptTurn(row) for _, row in rows]
     if not turns:
-        raise ValueError(f"test double script {path} has no turns")
+        raise PrerequisiteError(f"test double script {path} has no turns")
     return turns
 
 
@@ -154,14 +170,20 @@ class TestDoubleAPI(ModelAPI):
         )
 
     def _log_call(self, input: list[ChatMessage], turn: int) -> None:
-        """One JSON line per answered call: which sample/epoch/turn, and a hash of the prompt."""
+        """One JSON line per answered call: which sample/epoch/turn (or Training-Free GRPO
+        stage), and a hash of the prompt."""
         from inspect_ai.log._samples import sample_active
+
+        from harness.tfgrpo.prompts import STAGE_RE
 
         active = sample_active()
         digest = hashlib.sha256("\n".join(_text(m) for m in input).encode()).hexdigest()[:16]
+        first_user = next((_text(m) for m in input if isinstance(m, ChatMessageUser)), "")
+        stage = STAGE_RE.search(first_user) if active is None else None
         entry = {
             "sample": str(active.sample.id) if active else None,
             "epoch": active.epoch if active else None,
+            "stage": stage.group(1) if stage else None,
             "turn": turn,
             "prompt": digest,
         }

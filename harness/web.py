@@ -1,6 +1,7 @@
 """Web pages for agents: fetch with httpx, render as markdown, extract clickable links.
 
-Used by the web agents in ``solvers/web.py`` (WebWalkerQA, AFM-100). The rules follow
+Used by the web agents and their tools (``solvers/web.py``, ``solvers/web_tools.py``,
+``solvers/webwalker.py``; WebWalkerQA, AFM-100). The rules follow
 WebWalker's page observation (markdown text without inline links, plus a separate list
 of clickable "buttons"):
 
@@ -25,6 +26,14 @@ of clickable "buttons"):
   fragments are dropped; ``javascript:``/``mailto:``/``tel:`` links and links to images,
   PDFs, archives and office documents are dropped; duplicates (same text and URL) are
   dropped. With a ``root_url`` only same-site links are kept (:func:`same_site`).
+- **JavaScript** (:func:`needs_javascript`): pages are not rendered in a browser. An HTML
+  page with almost no text that loads scripts (a single-page app), or whose
+  ``<noscript>`` asks for JavaScript while showing little text, is marked
+  ``js_required`` and its observation says so, so the agent knows the text is missing
+  rather than that the page is empty.
+- **Readers** (:func:`reader_url`): the search agent's page tool can fetch a page through
+  a reader service (Jina reader, ``https://r.jina.ai/<url>``) that renders it and returns
+  markdown; :class:`WebClient` takes the service's headers (its API key).
 """
 
 from __future__ import annotations
@@ -61,6 +70,13 @@ _SPACES = re.compile(r"\s+")
 MAX_LINK_TEXT = 100
 """Link labels are cut to this many characters."""
 
+JS_TEXT_CHARS = 200
+"""A page with less visible text than this that loads scripts is taken to need JavaScript."""
+_NOSCRIPT_JS = re.compile(r"javascript", re.I)
+
+JINA_READER_URL = "https://r.jina.ai/"
+"""Jina's reader: ``GET <this><page url>`` returns the page rendered as markdown."""
+
 
 class FetchSettings(BaseModel, frozen=True):
     """How pages are fetched and rendered (one value per task run)."""
@@ -84,6 +100,12 @@ class Link(BaseModel, frozen=True):
     url: str
 
 
+JS_NOTE = (
+    "(This page needs JavaScript to show its content, and pages are read without running "
+    "JavaScript: its text is probably missing or incomplete. Try another page or link.)"
+)
+
+
 class Page(BaseModel):
     """One fetched page, or the reason it could not be shown."""
 
@@ -100,6 +122,8 @@ class Page(BaseModel):
     """Links beyond ``max_links`` (not listed)."""
     truncated: bool = False
     """The body was larger than ``max_bytes`` (only its start was read)."""
+    js_required: bool = False
+    """The page seems to need JavaScript to show its content (see :func:`needs_javascript`)."""
     error: str | None = None
     """Why the page cannot be shown (None when it can)."""
     transient: bool = False
@@ -122,6 +146,8 @@ class Page(BaseModel):
             lines.append(f"Title: {self.title}")
         if self.truncated:
             lines.append("(The page is very large; only its beginning was read.)")
+        if self.js_required:
+            lines.append(JS_NOTE)
         lines.append("")
         lines.append(self.markdown or "(no text on this page)")
         labels = link_labels if link_labels is not None else [f"- {l.text} ({l.url})" for l in self.links]
@@ -173,6 +199,29 @@ def html_to_markdown(soup: BeautifulSoup, max_chars: int = FetchSettings().max_c
     if len(text) > max_chars:
         return text[:max_chars].rstrip() + f"\n\n(... page text cut at {max_chars} characters)", True
     return text, False
+
+
+def needs_javascript(soup: BeautifulSoup, text: str) -> bool:
+    """True if a parsed page seems to need JavaScript to show its content.
+
+    ``soup`` is the page before :func:`html_to_markdown` (which removes ``script`` and
+    ``noscript``), ``text`` its visible text. The page needs JavaScript when it shows less
+    than ``JS_TEXT_CHARS`` characters of text and either loads scripts (a single-page app
+    whose body is an empty ``<div id="root">``) or has a ``<noscript>`` that mentions
+    JavaScript. A page with real text and a ``<noscript>`` note is not flagged.
+    """
+    return len(text.strip()) < JS_TEXT_CHARS and _has_js_signals(soup)
+
+
+def _has_js_signals(soup: BeautifulSoup) -> bool:
+    if soup.find("script") is not None:
+        return True
+    return any(_NOSCRIPT_JS.search(n.get_text(" ", strip=True)[:1000]) for n in soup.find_all("noscript"))
+
+
+def reader_url(base: str, url: str) -> str:
+    """The reader service's address for ``url``: ``<base>/<url>`` (Jina's form)."""
+    return base.rstrip("/") + "/" + url
 
 
 def _label(el: Tag) -> str:
@@ -293,17 +342,21 @@ def _looks_like_html(head: bytes) -> bool:
     return start.startswith((b"<!doctype html", b"<html")) or b"<html" in start
 
 
-def _describe_http_error(ex: Exception) -> tuple[str, bool]:
-    """(message for the agent, transient?)."""
+def describe_http_error(ex: Exception, what: str = "the page", where: str = "the site") -> tuple[str, bool]:
+    """(message for the agent, transient?) for an exception raised while fetching.
+
+    ``what`` / ``where`` name the thing fetched and its host in the message (a search
+    service reuses this with ``"the search service"``).
+    """
     if isinstance(ex, (TimeoutError, httpx.TimeoutException)):
-        return "the page took too long to respond (timeout).", True
+        return f"{what} took too long to respond (timeout).", True
     if isinstance(ex, httpx.TooManyRedirects):
         return "too many redirects.", False
     if isinstance(ex, httpx.ConnectError):
         detail = str(ex) or type(ex).__name__
         if "name" in detail.lower() and ("resolution" in detail.lower() or "not known" in detail.lower()):
-            return "the site's address could not be resolved (DNS failure).", True
-        return f"could not connect to the site ({detail[:120]}).", True
+            return f"the address of {where} could not be resolved (DNS failure).", True
+        return f"could not connect to {where} ({detail[:120]}).", True
     if isinstance(ex, httpx.HTTPError):
         return f"network error ({type(ex).__name__}: {str(ex)[:120]}).", True
     return f"unexpected error ({type(ex).__name__}: {str(ex)[:120]}).", True
@@ -316,11 +369,24 @@ def _ssl_context() -> ssl.SSLContext:
 
 
 class WebClient:
-    """Fetches pages for one task run, with a small LRU cache shared by its samples."""
+    """Fetches pages for one task run, with a small LRU cache shared by its samples.
 
-    def __init__(self, settings: FetchSettings | None = None, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    ``reader``: fetch every page through a reader service instead (``<reader>/<url>``,
+    e.g. :data:`JINA_READER_URL`), which returns the page as markdown; ``headers`` are
+    sent with every request (a reader's ``Authorization``). Errors still name the page.
+    """
+
+    def __init__(
+        self,
+        settings: FetchSettings | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        reader: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.settings = settings or FetchSettings()
         self._transport = transport
+        self.reader = reader
+        self._headers = dict(headers or {})
         self._cache: OrderedDict[tuple[str, str | None], Page] = OrderedDict()
         self.fetches = 0
         """Network fetches made (cache hits excluded)."""
@@ -340,38 +406,48 @@ class WebClient:
         return page
 
     async def _fetch(self, url: str, root_url: str | None) -> Page:
-        if not _is_page_url(url):
-            parsed = urlparse(url)
-            if parsed.scheme in ("http", "https") and parsed.netloc:
-                return Page(url=url, error="this link is a file (image, PDF, archive or document), not a web page; it cannot be shown.")
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
             return Page(url=url, error="not an http(s) web address.")
+        if self.reader is None and not _is_page_url(url):
+            return Page(url=url, error="this link is a file (image, PDF, archive or document), not a web page; it cannot be shown.")
         self.fetches += 1
         s = self.settings
         try:
             with anyio.fail_after(s.timeout):
                 return await self._download(url, root_url)
         except Exception as ex:  # every failure becomes an observation
-            message, transient = _describe_http_error(ex)
+            if self.reader is None:
+                message, transient = describe_http_error(ex)
+            else:
+                message, transient = describe_http_error(ex, "the page reader service", "the page reader service")
             return Page(url=url, error=message, transient=transient)
 
     async def _download(self, url: str, root_url: str | None) -> Page:
         s = self.settings
+        request_url = url if self.reader is None else reader_url(self.reader, url)
+        headers = {"User-Agent": s.user_agent, "Accept": "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.5"}
         async with httpx.AsyncClient(
             follow_redirects=True,
             max_redirects=s.max_redirects,
             timeout=httpx.Timeout(s.timeout),
-            headers={"User-Agent": s.user_agent, "Accept": "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.5"},
+            headers={**headers, **self._headers},
             transport=self._transport,
             verify=_ssl_context(),
         ) as client:
-            async with client.stream("GET", url) as response:
-                final_url = str(response.url)
+            async with client.stream("GET", request_url) as response:
+                final_url = str(response.url) if self.reader is None else url
                 ctype = response.headers.get("content-type")
                 media = _media_type(ctype)
                 base = Page(url=url, final_url=final_url, status=response.status_code, content_type=ctype)
                 if response.status_code >= 400:
                     reason = response.reason_phrase or "error"
-                    base.error = f"the server answered HTTP {response.status_code} ({reason})."
+                    who = "the server" if self.reader is None else "the page reader service"
+                    base.error = f"{who} answered HTTP {response.status_code} ({reason})."
+                    if self.reader is not None:
+                        detail = await _error_detail(response)
+                        if detail:
+                            base.error += f" It said: {detail}"
                     base.transient = response.status_code >= 500 or response.status_code == 429
                     return base
                 if media and media not in HTML_TYPES + TEXT_TYPES:
@@ -405,6 +481,32 @@ class WebClient:
         return await anyio.to_thread.run_sync(render_html, base, raw, charset, root_url, s)
 
 
+ERROR_DETAIL_BYTES = 4096
+"""Bytes of an error response read for its message (reader services explain failures)."""
+
+
+async def _error_detail(response: httpx.Response) -> str:
+    """A short message from an error response's body (JSON ``message`` or plain text)."""
+    import json
+
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body.extend(chunk)
+        if len(body) >= ERROR_DETAIL_BYTES:
+            break
+    text = bytes(body[:ERROR_DETAIL_BYTES]).decode("utf-8", errors="replace").strip()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        for key in ("readableMessage", "message", "error", "detail"):
+            if isinstance(data.get(key), str) and data[key].strip():
+                text = data[key]
+                break
+    return _SPACES.sub(" ", text)[:300]
+
+
 def render_html(page: Page, raw: bytes, charset: str | None, root_url: str | None, settings: FetchSettings) -> Page:
     """Fill ``page`` with the title, links and markdown of the HTML in ``raw``.
 
@@ -420,6 +522,8 @@ def render_html(page: Page, raw: bytes, charset: str | None, root_url: str | Non
     links = extract_links(soup, page.final_url or page.url, root_url)
     page.links = links[: settings.max_links]
     page.links_omitted = max(0, len(links) - settings.max_links)
+    js_signals = _has_js_signals(soup)  # before html_to_markdown removes scripts
     page.markdown, _ = html_to_markdown(soup, settings.max_chars)
+    page.js_required = js_signals and len(page.markdown.strip()) < JS_TEXT_CHARS
     return page
 

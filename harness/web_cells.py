@@ -4,8 +4,9 @@
 
 Accuracies come from the log's results (the ``web_judge`` scorer's grouped ``cell``
 metric, one block per epoch reducer: ``Mean@k`` is the paper's pass@1, ``Pass@k`` the
-unbiased pass@k); the question counts and unscored judge verdicts per cell come from the
-log's samples. Nothing is recomputed, so every printed number traces to the log.
+unbiased pass@k); the question counts and the judge replies without a grade per cell
+(scored incorrect; unscored in logs written before that rule) come from the log's samples.
+Nothing is recomputed, so every printed number traces to the log.
 """
 
 from __future__ import annotations
@@ -40,16 +41,19 @@ def _role_model(log: EvalLog, role: str) -> str:
 
 
 def cell_counts(log: EvalLog) -> tuple[dict[str, int], dict[str, int]]:
-    """(distinct questions per cell, unscored sample-epochs per cell)."""
+    """(distinct questions per cell, sample-epochs per cell whose judge reply had no grade)."""
     questions: dict[str, set] = defaultdict(set)
-    unscored: dict[str, int] = defaultdict(int)
+    no_grade: dict[str, int] = defaultdict(int)
     for sample in log.samples or []:
         cell = str((sample.metadata or {}).get("cell", "unknown/unknown"))
         questions[cell].add(sample.id)
         score = (sample.scores or {}).get(SCORER)
-        if score is not None and isinstance(score.value, float) and math.isnan(score.value):
-            unscored[cell] += 1
-    return {k: len(v) for k, v in questions.items()}, dict(unscored)
+        if score is None:
+            continue
+        unscored = isinstance(score.value, float) and math.isnan(score.value)  # logs before the no_grade rule
+        if unscored or (score.metadata or {}).get("reason") == "no_grade":
+            no_grade[cell] += 1
+    return {k: len(v) for k, v in questions.items()}, dict(no_grade)
 
 
 def cell_table(log: EvalLog | str | Path) -> str:
@@ -67,10 +71,11 @@ def cell_table(log: EvalLog | str | Path) -> str:
         f"log: {log.location}",
     ]
     scores = [s for s in (log.results.scores if log.results else []) if s.scorer == SCORER or s.name == SCORER]
+    scores = [s for s in scores if "no_grade" not in s.metrics or len(s.metrics) > 1]  # not the no_grade count block
     if not scores:
         lines.append("(no web_judge results in this log)")
         return "\n".join(lines)
-    counts, unscored = cell_counts(log)
+    counts, no_grade = cell_counts(log)
     for score in scores:
         metrics = {k: v.value for k, v in score.metrics.items()}
         rows = [[t] + [_pct(metrics.get(f"{t}/{d}")) for d in DIFFICULTIES] for t in TYPES]
@@ -79,12 +84,15 @@ def cell_table(log: EvalLog | str | Path) -> str:
         lines.append(f"{reducer_label(score.reducer, epochs)} (reducer {score.reducer or 'mean'}), accuracy %: overall {_pct(overall)}")
         lines.append(tabulate(rows, headers=["type", *DIFFICULTIES], tablefmt="github"))
     count_rows = [
-        [t] + [f"{counts.get(f'{t}/{d}', 0)}" + (f" ({unscored[f'{t}/{d}']} unscored)" if unscored.get(f"{t}/{d}") else "") for d in DIFFICULTIES]
+        [t] + [f"{counts.get(f'{t}/{d}', 0)}" + (f" ({no_grade[f'{t}/{d}']} no grade)" if no_grade.get(f"{t}/{d}") else "") for d in DIFFICULTIES]
         for t in TYPES
     ]
     other = {k: v for k, v in counts.items() if k.split("/")[0] not in TYPES or k.split("/")[-1] not in DIFFICULTIES}
     lines.append("")
-    lines.append(f"questions per cell (total {sum(counts.values())}; unscored = judge output without a grade, left out of the accuracies):")
+    lines.append(
+        f"questions per cell (total {sum(counts.values())}; no grade = judge replies without a grade, "
+        f"counted incorrect (unscored in older logs); {sum(no_grade.values())} in all):"
+    )
     lines.append(tabulate(count_rows, headers=["type", *DIFFICULTIES], tablefmt="github"))
     if other:
         lines.append(f"outside the 6 cells: {other}")

@@ -9,30 +9,46 @@ and ``M`` (shown second), and answers with the identifier of the better one.
   preference is mapped back afterwards, so ``Score.value`` is always
   P(judge prefers the evaluated model) in [0, 1].
 * Logprob-weighted when the judge returns top logprobs holding ``m`` and/or ``M`` for
-  the first token: ``P(second) = 1 - exp(lp_m - logsumexp(lp_m, lp_M))``; otherwise the
-  discrete answer (first word ``m`` / ``M``) gives 0 or 1.
+  the first token, as AlpacaEval's ``logprob_parser``: ``P(second) = P(M) / (P(m) + P(M))``,
+  an absent identifier having probability 0. Unlike AlpacaEval (which matches the exact
+  token), token variants that strip to the same identifier (``m``, `` m``) are one answer:
+  their probabilities are **summed**. A NaN, infinite or positive logprob on an identifier,
+  or identifier probabilities summing above 1 (past rounding: 1.01), make the logprobs
+  unusable (``metadata.note`` says why). Without usable logprobs the discrete answer (first
+  word ``m`` / ``M``) gives 0 or 1.
 * Identical outputs: 0.5 (a draw) without calling the judge.
-* Unparseable answer, empty answer or missing reference: ``Score.unscored`` with the reason.
+* Unparseable answer, empty answer or missing reference: ``Score.unscored`` with the reason
+  (``Score.reason`` and ``metadata.reason``) and a logged warning.
+
+**Unscored judgements** follow AlpacaEval's rule: they are left out of ``win_rate``,
+``standard_error`` and every other metric (AlpacaEval's annotator drops NaN annotations
+with a warning and averages over valid preferences only). So they never count as losses,
+and never silently: ``n_total`` is the number of judgements in the win rate, inspect
+records the rest as the score's ``unscored_samples``, and ``harness alpaca-metrics LOG``
+prints them as ``n_unscored``.
 
 Metrics (percent units, as the AlpacaEval leaderboard): ``win_rate`` (draw = 0.5),
-``standard_error`` (SEM, ddof 1), ``discrete_win_rate``, ``win_rate_<subset>`` per
-``dataset`` subset, ``avg_length`` (characters of the model's output) and, when the
-instruction difficulties are supplied, ``length_controlled_winrate`` / ``lc_standard_error``
-(see harness/alpaca_metrics.py).
+``standard_error`` (SEM, ddof 1), ``discrete_win_rate``, ``n_total`` (a count),
+``win_rate_<subset>`` per ``dataset`` subset, ``avg_length`` (characters of the model's
+output) and, when the instruction difficulties are supplied, ``length_controlled_winrate`` /
+``lc_standard_error`` (see harness/alpaca_metrics.py).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import random
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
-from inspect_ai.model import ChatMessageSystem, ChatMessageUser, GenerateConfig, ModelOutput, get_model
+from inspect_ai.model import ChatMessageSystem, ChatMessageUser, GenerateConfig, Logprob, ModelOutput, get_model
 from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric, scorer
 from inspect_ai.solver import TaskState
 
 from harness import alpaca_metrics as am
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_JUDGE = "openai/gpt-4-1106-preview"
 """Judge used when no ``grader`` role is bound (AlpacaEval 2.0's annotator model).
@@ -46,6 +62,19 @@ SWAP_SEED = 0
 
 MAX_JUDGE_TEXT = 200
 """Characters of a judge answer looked at (and kept in the score) when parsing."""
+
+MAX_TOP_LOGPROBS = 20
+"""Entries of the first token's top logprobs read (the judge asks for 5)."""
+
+MAX_TOKEN_CHARS = 16
+"""Longer token strings are not identifier variants and are skipped unread."""
+
+LOGPROB_TOLERANCE = 1e-6
+"""A logprob above this is not a log-probability: the logprobs are unusable."""
+
+MAX_PROBABILITY_SUM = 1.01
+"""Identifier probabilities summing above this are inconsistent (rounded real logprobs can
+exceed 1 by a hair): the logprobs are unusable."""
 
 JUDGE_SYSTEM = (
     "You are a careful assistant that picks which of two AI model outputs better answers an "
@@ -91,28 +120,75 @@ def is_switched(instruction: str, seed: int = SWAP_SEED) -> bool:
     return random.Random("is_switched_outputs" + instruction + str(seed)).choices([False, True], k=1)[0]
 
 
-def parse_judge(output: ModelOutput) -> tuple[float | None, str]:
+class JudgeReading(NamedTuple):
+    """What one judge answer says."""
+
+    value: float | None
+    """P(the output shown second wins), or None when the answer cannot be read."""
+    method: str
+    """``logprobs``, ``discrete`` or ``unscored``."""
+    note: str | None = None
+    """Why the logprobs were not used (``discrete``), or why the answer is unscored."""
+
+
+def identifier_logprobs(first: Logprob) -> tuple[float, float] | str | None:
+    """log P(m), log P(M) at the judge's first token, from its top logprobs.
+
+    Token variants that strip to the same identifier (``m``, `` m``, ``m\\n``) are one
+    answer, so their probabilities are summed (log-sum-exp). Only the first
+    :data:`MAX_TOP_LOGPROBS` entries are read; a repeated token string counts once; the
+    sampled token counts when the top list lacks it. Returns None when neither identifier
+    appears, and a reason string when the logprobs are unusable: a non-finite or positive
+    logprob on an identifier, or identifier probabilities that sum above
+    :data:`MAX_PROBABILITY_SUM`.
+    """
+    entries = [(t.token, t.logprob) for t in (first.top_logprobs or [])[:MAX_TOP_LOGPROBS]]
+    entries.append((first.token, first.logprob))
+    seen: set[str] = set()
+    lp = {"m": -math.inf, "M": -math.inf}
+    for token, logprob in entries:
+        if token in seen or len(token) > MAX_TOKEN_CHARS:
+            continue
+        seen.add(token)
+        key = token.strip()
+        if key not in lp:
+            continue
+        if not math.isfinite(logprob) or logprob > LOGPROB_TOLERANCE:
+            return f"invalid logprob {logprob!r} for token {token!r}"
+        lp[key] = float(np.logaddexp(lp[key], min(logprob, 0.0)))
+    if lp["m"] == -math.inf and lp["M"] == -math.inf:
+        return None
+    total = math.exp(float(np.logaddexp(lp["m"], lp["M"])))
+    if total > MAX_PROBABILITY_SUM:
+        return f"identifier probabilities sum to {total:.4f} > 1"
+    return lp["m"], lp["M"]
+
+
+def parse_judge(output: ModelOutput) -> JudgeReading:
     """P(the output shown second wins) from a judge answer, and how it was read.
 
-    Returns (value, "logprobs" | "discrete") or (None, reason).
+    Logprob-weighted when the first token's top logprobs hold ``m`` and/or ``M``
+    (AlpacaEval's ``logprob_parser`` with ``is_binarize=False``: P(second) = P(M) / (P(m) +
+    P(M)), an absent identifier has probability 0); otherwise, or when the logprobs are
+    unusable (see :func:`identifier_logprobs`), the first word of the answer (``m`` -> 0,
+    ``M`` -> 1); otherwise unscored with the reason.
     """
     choice = output.choices[0] if output.choices else None
+    note = None
     if choice is not None and choice.logprobs is not None and choice.logprobs.content:
-        first = choice.logprobs.content[0]
-        top = {t.token.strip(): t.logprob for t in (first.top_logprobs or [])}
-        top.setdefault(first.token.strip(), first.logprob)
-        lp_m, lp_M = top.get("m", -math.inf), top.get("M", -math.inf)
-        if lp_m > -math.inf or lp_M > -math.inf:
-            p_first = math.exp(lp_m - np.logaddexp(lp_m, lp_M))
-            return 1.0 - p_first, "logprobs"
+        read = identifier_logprobs(choice.logprobs.content[0])
+        if isinstance(read, tuple):
+            lp_m, lp_M = read
+            p_second = math.exp(lp_M - float(np.logaddexp(lp_m, lp_M)))
+            return JudgeReading(min(max(p_second, 0.0), 1.0), "logprobs")
+        note = read
     text = (output.completion or "")[:MAX_JUDGE_TEXT].strip()
-    words = text.split()
+    words = text.split(maxsplit=1)
     word = words[0].strip("\"'`*.:,()[]") if words else ""
-    if word == "m":
-        return 0.0, "discrete"
-    if word == "M":
-        return 1.0, "discrete"
-    return None, f"unparseable judge answer: {text!r}" if text else "empty judge answer"
+    if word in ("m", "M"):
+        return JudgeReading(0.0 if word == "m" else 1.0, "discrete", note)
+    reason = f"unparseable judge answer: {text!r}" if text else "empty judge answer"
+    return JudgeReading(None, "unscored", f"{note}; {reason}" if note else reason)
 
 
 # --------------------------------------------------------------------------- metrics
@@ -145,6 +221,18 @@ def discrete_win_rate() -> Metric:
     """100 * mean of the rounded preferences (exactly 0.5 stays a draw)."""
     def compute(scores: list[SampleScore]) -> float:
         return am.raw_metrics(_x(scores)).discrete_win_rate
+
+    return compute
+
+
+@metric
+def n_total() -> Metric:
+    """Judgements in win_rate (AlpacaEval's ``n_total``). Unscored ones are not among them:
+    inspect counts those as the score's ``unscored_samples`` (each logs a warning and keeps
+    its reason), and ``harness alpaca-metrics LOG`` prints them as ``n_unscored``."""
+
+    def compute(scores: list[SampleScore]) -> int:
+        return am.raw_metrics(_x(scores)).n_total
 
     return compute
 
@@ -235,6 +323,7 @@ def alpaca_judge(
         win_rate(),
         standard_error(),
         discrete_win_rate(),
+        n_total(),
         subset_win_rates(),
         avg_length(),
         length_controlled_winrate(instruction_difficulty, gamed_baselines, lc_without_difficulty),
@@ -251,8 +340,7 @@ def _alpaca_judge(judge_prompt: str, judge_system: str | None, seed: int) -> Sco
         reference = (state.metadata or {}).get("reference_output")
         meta: dict[str, Any] = {"length": len(model_output)}
         if reference is None:
-            reason = "no reference output for this instruction"
-            return Score.unscored(reason=reason, metadata={**meta, "reason": reason})
+            return _unscored("no reference output for this instruction", metadata=meta)
         meta["reference_length"] = len(reference)
         if model_output == reference:
             return Score(value=0.5, answer="draw", explanation="identical outputs: draw, judge not called",
@@ -264,17 +352,26 @@ def _alpaca_judge(judge_prompt: str, judge_system: str | None, seed: int) -> Sco
         ]
         judge = get_model(role="grader", default=DEFAULT_JUDGE)
         result = await judge.generate(messages, config=JUDGE_CONFIG)
-        p_second, how = parse_judge(result)
+        reading = parse_judge(result)
         raw = (result.completion or "")[:MAX_JUDGE_TEXT]
         meta.update(switched=switched, raw_completion=raw)
-        if p_second is None:
-            return Score.unscored(reason=how, answer=raw, metadata={**meta, "reason": how})
-        x = 1.0 - p_second if switched else p_second
+        if reading.note is not None:
+            meta["note"] = reading.note
+        if reading.value is None:
+            return _unscored(reading.note or "unparseable judge answer", answer=raw, metadata=meta)
+        x = 1.0 - reading.value if switched else reading.value
         return Score(
             value=x,
             answer="model" if x > 0.5 else "reference" if x < 0.5 else "draw",
-            explanation=f"P(model preferred) = {x:.4f} ({how}; model shown {'first' if switched else 'second'})",
-            metadata={**meta, "method": how, "preference": 1.0 + x},
+            explanation=f"P(model preferred) = {x:.4f} ({reading.method}; model shown {'first' if switched else 'second'})"
+            + (f"; {reading.note}" if reading.note else ""),
+            metadata={**meta, "method": reading.method, "preference": 1.0 + x},
         )
 
     return score
+
+
+def _unscored(reason: str, answer: str | None = None, metadata: dict[str, Any] | None = None) -> Score:
+    """An unscored judgement: left out of win_rate as AlpacaEval leaves it out, and said so."""
+    logger.warning(f"alpaca_judge: judgement unscored ({reason[:200]}); left out of win_rate, as AlpacaEval does")
+    return Score.unscored(reason=reason, answer=answer, metadata={**(metadata or {}), "reason": reason})

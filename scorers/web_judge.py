@@ -12,25 +12,37 @@ default is ``gpt-4`` at temperature 0, Training-Free GRPO judges with the policy
 at temperature 0, youtu-agent's eval uses a separate judge at 0.5. Set the role to match
 the one you compare with.
 
-**Parsing** (``-T judge_parsing=``):
+**Parsing** (``-T judge_parsing=``). The verdict is the judge's **final** ``GRADE:`` in
+both modes: a judge that quotes the student's answer may quote an injected ``GRADE: CORRECT``
+before concluding, so an earlier grade never decides. (Upstream reads the *first* grade:
+LangChain's regex search and youtu-agent's lazy ``.*?GRADE:`` both stop at the first.)
 
-- ``lenient`` (default; LangChain's rule): ``grade: correct|incorrect`` anywhere, case
-  and ``*`` markup ignored; else the first word, else the last word, if it is CORRECT or
-  INCORRECT (punctuation ignored). ``GRADE: CORRECT.`` is correct.
-- ``strict`` (youtu-agent / Training-Free GRPO's rule): ``**`` removed, the text after
-  the first ``GRADE:`` (case-sensitive) up to the next ``Word:`` line must be exactly
-  ``CORRECT`` (case-insensitive, surrounding space ignored); anything else after
-  ``GRADE:`` is incorrect, so ``GRADE: CORRECT.`` is incorrect.
+- ``lenient`` (default; LangChain's rule except for which grade wins): ``*`` markup
+  removed; the last ``grade:`` (any case) must be followed by ``correct`` or ``incorrect``
+  (any case; ``GRADE: CORRECT.`` is correct); a final ``grade:`` followed by anything
+  else, or by the prompt's own ``CORRECT or INCORRECT`` echoed back, is no grade. Only
+  when the reply has no ``grade:`` at all: its first word, else its last word, if it is
+  CORRECT or INCORRECT (edge punctuation ignored).
+- ``strict`` (youtu-agent / Training-Free GRPO's rule except for which grade wins): ``**``
+  removed, the text after the last ``GRADE:`` (case-sensitive) up to the next ``Word:``
+  line must be exactly ``CORRECT`` (case-insensitive, surrounding space ignored); anything
+  else there is incorrect, so ``GRADE: CORRECT.`` is incorrect.
 
-Output that neither rule can read (no grade at all) is **unscored** (NaN, left out of
-metrics and reducers, reason ``unparseable_judge_output``): LangChain's evaluation drops
-such records silently and youtu-agent counts them 0; here they stay visible in the log.
-An empty prediction is incorrect without asking the judge (reason ``no_answer``).
+Only the last :data:`MAX_JUDGE_CHARS` characters of a reply are read, and every step runs
+in time linear in them.
+
+**A reply with no grade** counts as **incorrect** in accuracy and pass@k, as Training-Free
+GRPO's and youtu-agent's evaluations count it (LangChain's evaluation script instead drops
+such records, shrinking the denominator). The score keeps ``reason: no_grade`` and the
+reply, and the ``no_grade`` metric counts such replies over all samples and epochs, next
+to the accuracy. An empty prediction is incorrect without asking the judge (reason
+``no_answer``).
 
 **Metrics.** ``accuracy`` and ``stderr`` over all samples, plus (``cells=True``) the
 paper's cells, ``grouped(accuracy(), "cell")`` over ``metadata.cell`` =
 ``<type>/<difficulty>`` (e.g. ``single_source/easy``) with ``overall``. With the task's
-epochs these appear once per reducer (``mean`` = pass@1, ``pass_at_3``).
+epochs these appear once per reducer (``mean`` = pass@1, ``pass_at_3``); ``no_grade`` is
+computed once over the unreduced sample-epochs (its own block in the results, no reducer).
 """
 
 from __future__ import annotations
@@ -43,11 +55,13 @@ from inspect_ai.scorer import (
     CORRECT,
     INCORRECT,
     Metric,
+    SampleScore,
     Score,
     Scorer,
     Target,
     accuracy,
     grouped,
+    metric,
     scorer,
     stderr,
 )
@@ -90,29 +104,54 @@ MAX_JUDGE_CHARS = 20_000
 
 PARSINGS = ("lenient", "strict")
 
-_LENIENT = re.compile(r"grade:\s*(correct|incorrect)", re.IGNORECASE)
-_NEXT_FIELD = re.compile(r"\n\s*\w+:")
+NO_GRADE = "no_grade"
+"""Score reason (and metric name) of a judge reply without a grade."""
+
+_GRADE_ANY_CASE = re.compile(r"grade:", re.IGNORECASE)
+_VERDICT_AFTER = re.compile(r"\s*(correct|incorrect)(?!\s*(?:or|/|\|)\s*(?:in)?correct\b)", re.IGNORECASE)
+"""LangChain's ``grade:\\s*(correct|incorrect)`` after the marker (anchored: linear), except that
+the prompt's own ``CORRECT or INCORRECT`` echoed back is no grade."""
+_WHITESPACE_RUN = re.compile(r"\s+")
+_FIELD_NAME = re.compile(r"\w+:")
 _EDGE_PUNCT = string.punctuation + string.whitespace
 
 
+def _field_end(text: str) -> int:
+    """Where the first ``\\n\\s*\\w+:`` (youtu-agent's "next field" lookahead) starts, else len(text).
+
+    The regex itself backtracks quadratically on long whitespace runs; this finds the same
+    position in one pass: the first whitespace run that holds a newline and is followed by
+    ``word:`` ends the field at that run's first newline.
+    """
+    for run in _WHITESPACE_RUN.finditer(text):
+        newline = text.find("\n", run.start(), run.end())
+        if newline >= 0 and _FIELD_NAME.match(text, run.end()):
+            return newline
+    return len(text)
+
+
 def parse_grade(text: str, parsing: str = "lenient") -> bool | None:
-    """True/False for CORRECT/INCORRECT, None if the output holds no grade (see module doc)."""
+    """True/False for CORRECT/INCORRECT, None if the reply holds no grade (see module doc).
+
+    The final ``GRADE:`` decides in both modes; linear time in the (bounded) reply.
+    """
     if parsing not in PARSINGS:
         raise ValueError(f"judge parsing must be one of {', '.join(PARSINGS)}, not {parsing!r}")
-    text = text[-MAX_JUDGE_CHARS:]
+    text = (text or "")[-MAX_JUDGE_CHARS:]
     if parsing == "strict":
         text = text.replace("**", "")
-        at = text.find("GRADE:")
+        at = text.rfind("GRADE:")
         if at < 0:
             return None
         rest = text[at + len("GRADE:") :]
-        m = _NEXT_FIELD.search(rest)
-        grade = (rest[: m.start()] if m else rest).strip().upper()
-        return grade == "CORRECT"
+        return rest[: _field_end(rest)].strip().upper() == "CORRECT"
     plain = text.replace("*", "")
-    m = _LENIENT.search(plain)
-    if m:
-        return m.group(1).upper() == "CORRECT"
+    last = None
+    for last in _GRADE_ANY_CASE.finditer(plain):
+        pass
+    if last is not None:
+        verdict = _VERDICT_AFTER.match(plain, last.end())
+        return None if verdict is None else verdict.group(1).lower() == "correct"
     words = plain.split()
     for word in (words[:1] + words[-1:]) if words else []:
         w = word.strip(_EDGE_PUNCT).upper()
@@ -126,10 +165,21 @@ def cell_of(type_: str | None, difficulty: str | None) -> str:
     return f"{type_ or 'unknown'}/{difficulty or 'unknown'}"
 
 
+@metric(scores="unreduced")
+def no_grade() -> Metric:
+    """Judge replies without a grade (scored incorrect), over all samples and epochs."""
+
+    def compute(scores: list[SampleScore]) -> int:
+        return sum((s.score.metadata or {}).get("reason") == NO_GRADE for s in scores)
+
+    return compute
+
+
 def judge_metrics(cells: bool) -> list[Metric]:
     metrics: list[Metric] = [accuracy(), stderr()]
     if cells:
         metrics.append(grouped(accuracy(), CELL_KEY, all="samples", all_label="overall"))
+    metrics.append(no_grade())
     return metrics
 
 
@@ -165,19 +215,15 @@ def web_judge(parsing: str = "lenient", cells: bool = True, model: str | None = 
             result = await grader.generate(prompt)
             judged = result.completion
             meta["judge"] = str(grader)
+            meta["judge_stop_reason"] = result.stop_reason  # e.g. max_tokens: a reply cut before its grade
             verdict = parse_grade(judged, parsing)
-            if verdict is None:
-                return Score.unscored(
-                    reason="unparseable_judge_output",
-                    answer=prediction[:2000],
-                    explanation=judged[-4000:],
-                    metadata={**meta, "reason": "unparseable_judge_output"},
-                )
+            reason = NO_GRADE if verdict is None else "correct" if verdict else "incorrect"
             return Score(
                 value=CORRECT if verdict else INCORRECT,
                 answer=prediction[:2000],
                 explanation=judged[-4000:],
-                metadata={**meta, "reason": "correct" if verdict else "incorrect"},
+                reason=NO_GRADE if verdict is None else None,
+                metadata={**meta, "reason": reason},
             )
 
         return score

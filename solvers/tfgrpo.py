@@ -10,6 +10,11 @@ the paper's code does (``[G0]. text`` lines) and injected:
 
 An empty library leaves the base solver unchanged (the paper's step-0 prompt is the raw
 problem). Further ``-T`` options go to the base solver (e.g. ``-T max_turns=20`` for react).
+
+The library file is resolved once, when the task is built, and the log's task metadata
+records its absolute path (``experiences``) and the sha256 of its bytes
+(``experiences_sha256``): reports identify the library by that hash, so they never depend
+on the folder they are run from (see harness.runs.LibraryFinder).
 """
 
 from __future__ import annotations
@@ -50,6 +55,19 @@ def resolve_library_path(path: str) -> Path:
     return p.resolve()
 
 
+def load_library(path: Path) -> tuple[ExperienceLibrary, str]:
+    """The library at ``path`` and the sha256 of the bytes it was loaded from.
+
+    The file is hashed before and after loading: a library rewritten in between (e.g. by
+    a training run still writing it) fails instead of being recorded under the wrong hash.
+    """
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    library = ExperienceLibrary.load(path)
+    if hashlib.sha256(path.read_bytes()).hexdigest() != before:
+        raise ValueError(f"{path} changed while it was being read; run again when it is no longer being written")
+    return library, before
+
+
 def escape_braces(text: str) -> str:
     """Make text literal inside an inspect prompt template (experiences often hold LaTeX braces)."""
     return text.replace("{", "{{").replace("}", "}}")
@@ -76,8 +94,8 @@ def tfgrpo(
         raise PrerequisiteError(f"tfgrpo: placement must be one of {', '.join(PLACEMENTS)} (got {placement!r}).")
     try:
         path = resolve_library_path(experiences)
-        library = ExperienceLibrary.load(path)
-    except (FileNotFoundError, ValueError) as ex:
+        library, file_sha256 = load_library(path)
+    except (OSError, ValueError) as ex:
         raise PrerequisiteError(f"tfgrpo: cannot use -T experiences={experiences}: {ex}") from ex
     rendered = library.render()
     if not library.experiences:
@@ -94,8 +112,9 @@ def tfgrpo(
         **base.metadata,
         "base_solver": base_solver,
         "experiences": str(path),
+        "experiences_sha256": file_sha256,
         "experiences_count": len(library.experiences),
-        "experiences_sha256": hashlib.sha256(rendered.encode("utf-8")).hexdigest()[:16],
+        "experiences_prompt_sha256": hashlib.sha256(rendered.encode("utf-8")).hexdigest()[:16],
         "experience_placement": placement,
     }
     if library.provenance is not None:

@@ -1,37 +1,66 @@
-"""Web agents for WebWalkerQA and AFM-100: the two settings whose numbers cannot be compared.
+"""Web agents for WebWalkerQA and AFM-100, in the two settings whose numbers cannot be compared.
 
-| | ``walker`` (WebWalker setting) | ``search`` (Training-Free GRPO setting) |
-|---|---|---|
-| agent is given | question + the site's ``root_url`` | question only |
-| first observation | the root page: markdown text + numbered list of same-site buttons | none |
-| tools | ``click(button)``: open a button seen on any page so far | ``web_search(query)`` (inspect's providers) and ``visit_page(url)`` |
-| leaves the site? | no (same-site links only) | yes (any http(s) page, except ``blocked_domains`` and private hosts) |
-| budget | ``max_clicks`` clicks (then the tool asks for the answer) | ``max_steps`` tool calls (message limit) |
-| published range | <= 40% (WebWalker paper, GPT-4o) | 63-68% (Training-Free GRPO, DeepSeek-V3.1) |
+| setting (``-T setting=``) | paper column it reproduces | agent is given | tools | budget |
+|---|---|---|---|---|
+| ``webwalker`` (``solvers/webwalker.py``) | WebWalker paper, "WebWalker" (GPT-4o 37.50) | question + ``root_url`` | ``click`` (explorer) + critic with memory | ``max_steps`` explorer steps (15) |
+| ``walker_react`` | WebWalker paper, "ReAct" (GPT-4o 33.82) | question + ``root_url`` | ``click`` | ``max_clicks`` clicks (15) |
+| ``search`` | Training-Free GRPO web, DeepSeek-V3.1: ReAct 63.2 (67.8 with a learned library, ``-T solver=tfgrpo -T base_solver=search``) | question only | ``search`` (Serper) + ``web_qa`` (page QA) | ``max_steps`` tool calls (20) |
 
-Both run inspect's :func:`~inspect_ai.agent.react` agent; the answer is what the model
-passes to ``submit()``. Pages come from :class:`harness.web.WebClient` (one per task
-run, so its page cache is shared by the run's samples); every network failure is an
+``walker`` is the old name of ``walker_react`` (accepted, recorded as ``walker_react``).
+The WebWalker setting's agents see the root page first (markdown text + numbered
+same-site buttons) and can only click; the search agent starts from the question alone
+and may open any page except ``blocked_domains`` and private addresses. Tools are in
+``solvers/web_tools.py``; pages come from :class:`harness.web.WebClient` (one per task
+run, so its cache is shared by the run's samples). Every tool failure is an
 observation, never an error.
 
-Not reproduced: WebWalker's critic/memory agent (the walker here is the paper's ReAct
-baseline in the WebWalker setting) and youtu-agent's LLM page summariser in ``web_qa``
-(``visit_page`` returns the page text and links themselves, with no extra LLM call).
+The ReAct agents (``walker_react``, ``search``) are inspect's :func:`~inspect_ai.agent.react`
+with ONE system prompt, the setting's instructions (:data:`WALKER_INSTRUCTIONS`,
+:data:`SEARCH_INSTRUCTIONS`; inspect's default assistant prompt is not added); the answer
+is what the model passes to ``submit()``.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 from typing import Any
-from urllib.parse import urlparse
 
 from inspect_ai.agent import AgentPrompt, AgentSubmit, as_solver, react
 from inspect_ai.model import ChatMessageUser
 from inspect_ai.solver import Generate, Solver, TaskState, chain, prompt_template, solver
-from inspect_ai.tool import Tool, ToolDef, web_search
+from inspect_ai.tool import Tool
 from inspect_ai.util import message_limit
 
-from harness.web import FetchSettings, Link, WebClient, is_private_host, site_host
+from harness.serper import KEY_ENV as SERPER_KEY_ENV
+from harness.serper import SerperClient
+from harness.web import JINA_READER_URL, FetchSettings, WebClient
 from solvers.base import BuiltSolver
+from solvers.web_tools import (  # noqa: F401 - re-exported (older imports use solvers.web)
+    BUDGET_EXHAUSTED,
+    DEFAULT_BLOCKED_DOMAINS,
+    TOOL_MAX_OUTPUT,
+    UNKNOWN_BUTTON,
+    WalkerSession,
+    blocked,
+    click_tool,
+    inspect_search_tool,
+    search_tool,
+    visit_page_tool,
+    web_qa_tool,
+)
+
+logger = logging.getLogger(__name__)
+
+SETTINGS: dict[str, str] = {
+    "webwalker": "WebWalker agent (explorer + critic with memory), root URL + click: the WebWalker paper's WebWalker column",
+    "walker_react": "ReAct click baseline, root URL + click: the WebWalker paper's ReAct column",
+    "search": "question only, search + page tools: Training-Free GRPO's web agent",
+}
+"""Setting name -> what it is (recorded as ``setting_description`` in the task metadata)."""
+
+SETTING_ALIASES = {"walker": "walker_react"}
+"""Old setting names -> current ones."""
 
 WALKER_INSTRUCTIONS = """\
 You answer a question by exploring one official website. Every observation shows a web \
@@ -49,116 +78,40 @@ Official website: {root_url}
 
 Observation:
 {observation}"""
-"""First user message of the walker: ``{question}`` (the task's prompt applied to the
-sample), ``{root_url}`` and ``{observation}`` (the root page)."""
+"""First user message of the WebWalker setting: ``{question}`` (the task's prompt applied
+to the sample), ``{root_url}`` and ``{observation}`` (the root page)."""
 
 SEARCH_INSTRUCTIONS = """\
-You answer questions by researching the web. Do not trust your own memory: verify \
-facts with the `web_search` tool and read the most authoritative pages with \
-`visit_page`. Make one tool call per step and start with broad queries, then narrow \
-down. When you have found the answer, call `submit()` with a concise, complete answer."""
-
-BUDGET_EXHAUSTED = "You have used all {n} clicks. Call submit() now with your best answer."
-UNKNOWN_BUTTON = (
-    "There is no button '{button}' on the pages seen so far. Click a button by its number "
-    "(e.g. \"3\") or its exact text from a button list."
-)
+You answer questions by researching the web.
+- Do not rely on your own memory: check facts with the `{search_tool}` tool.
+- When a search snippet does not settle the question but the result comes from an \
+authoritative site, read that page with `{page_tool}`.
+- For exact values (dates, numbers, names), trust reliable pages rather than snippets.
+- Make exactly one tool call per step, and decide the next step from its result.
+- Start with short, broad queries that find the official source, then narrow down; do \
+not pack many keywords into one query.
+- If one way fails, try another: the answer exists.
+- When you are confident, call `submit()` with a concise, complete answer to the question."""
+"""The search agent's whole system prompt (paraphrasing Training-Free GRPO's search
+agent instructions); ``{search_tool}`` / ``{page_tool}`` become the tool names."""
 
 SUBMIT = AgentSubmit(answer_only=True)
 """The submitted answer alone becomes the output the judge grades."""
 
-DEFAULT_BLOCKED_DOMAINS = ("huggingface.co", "modelscope.cn/datasets", "grok.com/share")
-"""Pages ``visit_page`` refuses in the search setting: copies of the dataset (answer
-leakage), as youtu-agent's WebWalkerQA eval config bans them from search results."""
+SEARCH_ENGINES = ("serper", "inspect")
+PAGE_TOOLS = ("web_qa", "visit_page")
+READERS = ("jina", "direct")
+JINA_KEY_ENV = "JINA_API_KEY"
+JINA_URL_ENV = "JINA_READER_URL"
 
-TOOL_MAX_OUTPUT = 128 * 1024
-"""Bytes of a page observation passed to the model (pages are already cut by
-``FetchSettings.max_chars`` / ``max_links``; inspect's own default cut is 16 KiB)."""
+
+def agent_prompt(instructions: str) -> AgentPrompt:
+    """The setting's instructions as the only system prompt (no inspect assistant/submit prompt)."""
+    return AgentPrompt(instructions=instructions, assistant_prompt=None, submit_prompt=None, handoff_prompt=None)
 
 
 # ---------------------------------------------------------------------------------------
-# walker
-
-
-class WalkerSession:
-    """One sample's walk: every button seen so far keeps a stable number."""
-
-    def __init__(self, client: WebClient, root_url: str, max_clicks: int) -> None:
-        self.client = client
-        self.root_url = root_url
-        self.max_clicks = max_clicks
-        self.clicks = 0
-        self.buttons: list[Link] = []
-        self._ids: dict[tuple[str, str], int] = {}
-        self._current: list[int] = []
-        self.visited: list[str] = []
-        """URLs opened, in order (the root first)."""
-
-    async def open(self, url: str) -> str:
-        page = await self.client.page(url, root_url=self.root_url)
-        self.visited.append(page.final_url or url)
-        if not page.ok:
-            return page.observation()
-        self._current = []
-        labels = []
-        for link in page.links:
-            key = (link.text, link.url)
-            if key not in self._ids:
-                self.buttons.append(link)
-                self._ids[key] = len(self.buttons)
-            self._current.append(self._ids[key])
-            labels.append(f"[{self._ids[key]}] {link.text}")
-        return page.observation(link_labels=labels)
-
-    def find(self, button: str) -> Link | None:
-        """A button by number (``3``, ``[3]``) or exact text (current page first)."""
-        key = str(button).strip()
-        bare = key.strip("[]<> ").removeprefix("button>").removesuffix("<button").strip()
-        if bare.isdigit():
-            n = int(bare)
-            return self.buttons[n - 1] if 1 <= n <= len(self.buttons) else None
-        order = self._current + [i for i in range(1, len(self.buttons) + 1) if i not in self._current]
-        for wanted in (key, bare):
-            for i in order:
-                if self.buttons[i - 1].text == wanted:
-                    return self.buttons[i - 1]
-        lowered = bare.lower()
-        for i in order:
-            if self.buttons[i - 1].text.lower() == lowered:
-                return self.buttons[i - 1]
-        return None
-
-    async def click(self, button: str) -> str:
-        if self.clicks >= self.max_clicks:
-            return BUDGET_EXHAUSTED.format(n=self.max_clicks)
-        link = self.find(button)
-        if link is None:
-            return UNKNOWN_BUTTON.format(button=str(button)[:100])
-        self.clicks += 1
-        observation = await self.open(link.url)
-        left = self.max_clicks - self.clicks
-        return f"{observation}\n\n(clicks left: {left})"
-
-
-def click_tool(session: WalkerSession) -> Tool:
-    async def execute(button: str) -> str:
-        """Click a button and observe the page it opens.
-
-        Args:
-            button: The button's number from a button list (e.g. "3"), or its exact text.
-
-        Returns:
-            The page as text with its numbered buttons.
-        """
-        return await session.click(button)
-
-    return ToolDef(
-        execute,
-        name="click",
-        description="Click a button (a link of the website) seen on any page so far and observe the page it opens.",
-        parallel=False,
-        max_output=TOOL_MAX_OUTPUT,
-    ).as_tool()
+# walker_react
 
 
 @solver
@@ -180,7 +133,7 @@ def walker_agent(client: WebClient, max_clicks: int, instructions: str, user_tem
                 content=user_template.format(question=question, root_url=root_url, observation=observation)
             )
         ]
-        agent = react(prompt=AgentPrompt(instructions=instructions), tools=[click_tool(session)], submit=SUBMIT)
+        agent = react(prompt=agent_prompt(instructions), tools=[click_tool(session)], submit=SUBMIT)
         try:
             state = await as_solver(agent, limits=[message_limit(2 * max_clicks + 20)])(state, generate)
         finally:
@@ -191,7 +144,7 @@ def walker_agent(client: WebClient, max_clicks: int, instructions: str, user_tem
     return solve
 
 
-def walker(
+def walker_react(
     template: str,
     max_clicks: int = 15,
     timeout: float = 20.0,
@@ -199,9 +152,9 @@ def walker(
     max_page_bytes: int = 2_000_000,
     instructions: str = WALKER_INSTRUCTIONS,
 ) -> BuiltSolver:
-    """WebWalker setting: start at ``metadata.root_url``, act by clicking same-site buttons.
+    """The WebWalker paper's ReAct baseline: start at ``metadata.root_url``, click same-site buttons, ``submit()``.
 
-    ``max_clicks`` (WebWalker's demo allows 1-15, default 10); ``timeout`` seconds per page;
+    ``max_clicks`` clicks (15: the WebWalker demo's largest budget, see ``solvers/webwalker.py``); ``timeout`` seconds per page;
     ``max_page_chars`` characters of page text shown; ``max_page_bytes`` bytes read per page;
     ``instructions`` the system prompt.
     """
@@ -209,8 +162,12 @@ def walker(
     client = WebClient(settings)
     return BuiltSolver(
         solver=chain(prompt_template(template), walker_agent(client, max_clicks, instructions, WALKER_USER)),
-        metadata={"setting": "walker", "max_clicks": max_clicks, "fetch": settings.model_dump()},
+        metadata={"setting": "walker_react", "max_clicks": max_clicks, "fetch": settings.model_dump()},
     )
+
+
+walker = walker_react
+"""Old name of :func:`walker_react`."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -227,81 +184,90 @@ def message_limited(agent: Any, max_messages: int) -> Solver:
     return solve
 
 
-def blocked(url: str, domains: tuple[str, ...] | list[str]) -> bool:
-    """True if ``url`` is on one of ``domains`` (``host`` or ``host/path-prefix`` entries)."""
-    host = site_host(url)
-    path = urlparse(url).path.lstrip("/")
-    for entry in domains:
-        e_host, _, e_path = str(entry).lower().partition("/")
-        e_host = e_host.removeprefix("www.")
-        if host == e_host or host.endswith("." + e_host):
-            if not e_path or path.startswith(e_path):
-                return True
-    return False
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    from inspect_ai._util.error import PrerequisiteError
 
-
-def visit_page_tool(
-    client: WebClient, blocked_domains: tuple[str, ...] | list[str], allow_private_hosts: bool = False
-) -> Tool:
-    async def execute(url: str) -> str:
-        """Open a web page and read it.
-
-        Args:
-            url: The page's full http(s) address.
-
-        Returns:
-            The page as text, followed by its links.
-        """
-        url = str(url).strip()
-        if blocked(url, blocked_domains):
-            return f"Could not open {url}: pages on this site are not allowed in this evaluation."
-        if not allow_private_hosts and is_private_host(url):
-            return f"Could not open {url}: local and private network addresses are not allowed."
-        page = await client.page(url)
-        return page.observation()
-
-    return ToolDef(
-        execute,
-        name="visit_page",
-        description="Open a web page by URL and read its text and links.",
-        max_output=TOOL_MAX_OUTPUT,
-    ).as_tool()
+    if value not in choices:
+        raise PrerequisiteError(f"search: -T {name}={value} is not known; choose one of {', '.join(choices)}.")
+    return value
 
 
 def search(
     template: str,
+    search_engine: str = "serper",
     search_providers: Any = None,
+    serper_url: str | None = None,
+    page_tool: str = "web_qa",
+    reader: str = "jina",
+    reader_url: str | None = None,
+    reader_max_chars: int = 100_000,
     max_steps: int = 20,
-    timeout: float = 20.0,
+    timeout: float = 30.0,
     max_page_chars: int = 20_000,
     max_page_bytes: int = 2_000_000,
     blocked_domains: list[str] | tuple[str, ...] = DEFAULT_BLOCKED_DOMAINS,
     allow_private_hosts: bool = False,
     instructions: str = SEARCH_INSTRUCTIONS,
 ) -> BuiltSolver:
-    """Training-Free GRPO setting: question only; ``web_search`` + ``visit_page``.
+    """Training-Free GRPO's web agent: question only; ``search`` + ``web_qa``; ``submit()``.
 
-    ``search_providers`` is passed to inspect's ``web_search(providers=...)`` (e.g.
-    ``tavily``, ``google``, ``exa``, ``[openai, tavily]``; default: the model's own
-    provider search); ``max_steps`` tool calls (youtu-agent: max_turns 20);
-    ``blocked_domains`` pages ``visit_page`` refuses; ``allow_private_hosts`` lets it open
-    localhost and private-network IPs (refused by default: the model picks the URLs).
+    - ``search_engine``: ``serper`` (Google via Serper, ``SERPER_API_KEY``; address
+      ``serper_url``, else ``SERPER_BASE_URL``, else serper.dev) or ``inspect`` (inspect's
+      ``web_search`` with ``search_providers``, e.g. ``tavily``, ``[openai, tavily]``).
+    - ``page_tool``: ``web_qa`` (the page reader answers the agent's question about the page:
+      model role ``page_reader``, default the evaluated model) or ``visit_page`` (the raw page).
+    - ``reader``: how ``web_qa`` fetches pages: ``jina`` (``reader_url``, else
+      ``JINA_READER_URL``, else ``https://r.jina.ai/``; ``JINA_API_KEY`` sent if set) or
+      ``direct`` (httpx, as ``visit_page``); ``reader_max_chars`` characters of page given
+      to the reader.
+    - ``max_steps`` tool calls (youtu-agent: max_turns 20), via a message limit.
+    - ``timeout`` seconds per request; ``max_page_chars`` / ``max_page_bytes`` for ``visit_page``.
+    - ``blocked_domains``: never shown in results nor opened; ``allow_private_hosts`` lets
+      the page tools open localhost / private IPs (refused by default: the model picks URLs).
     """
-    settings = FetchSettings(timeout=timeout, max_chars=max_page_chars, max_bytes=max_page_bytes)
-    client = WebClient(settings)
+    _choice("search_engine", search_engine, SEARCH_ENGINES)
+    _choice("page_tool", page_tool, PAGE_TOOLS)
+    _choice("reader", reader, READERS)
     domains = tuple(blocked_domains or ())
-    agent = react(
-        prompt=AgentPrompt(instructions=instructions),
-        tools=[web_search(search_providers), visit_page_tool(client, domains, allow_private_hosts)],
-        submit=SUBMIT,
-    )
+    tools: list[Tool] = []
+    metadata: dict[str, Any] = {
+        "setting": "search",
+        "max_steps": max_steps,
+        "search_engine": search_engine,
+        "page_tool": page_tool,
+        "blocked_domains": list(domains),
+    }
+    if search_engine == "serper":
+        serper = SerperClient(base_url=serper_url, timeout=timeout)
+        if not serper.has_key:
+            logger.warning(
+                "search: %s is not set, so every search call will fail (the agent is told so). "
+                "Set it, or use -T search_engine=inspect -T search_providers=...", SERPER_KEY_ENV
+            )
+        tools.append(search_tool(serper, domains))
+        metadata.update(serper_url=serper.base_url, serper_key_set=serper.has_key)
+    else:
+        tools.append(inspect_search_tool(search_providers))
+        metadata.update(search_providers=search_providers)
+    if page_tool == "web_qa":
+        settings = FetchSettings(timeout=timeout, max_chars=reader_max_chars, max_bytes=max_page_bytes)
+        if reader == "jina":
+            base = reader_url or os.environ.get(JINA_URL_ENV) or JINA_READER_URL
+            key = os.environ.get(JINA_KEY_ENV, "").strip()
+            client = WebClient(settings, reader=base, headers={"Authorization": f"Bearer {key}"} if key else None)
+            metadata.update(reader_url=base, reader_key_set=bool(key))
+        else:
+            client = WebClient(settings)
+        tools.append(web_qa_tool(client, domains, allow_private_hosts, reader_max_chars))
+        metadata.update(reader=reader, reader_max_chars=reader_max_chars)
+    else:
+        settings = FetchSettings(timeout=timeout, max_chars=max_page_chars, max_bytes=max_page_bytes)
+        tools.append(visit_page_tool(WebClient(settings), domains, allow_private_hosts))
+    metadata.update(fetch=settings.model_dump())
+    search_name = "search" if search_engine == "serper" else "web_search"
+    prompt = instructions.replace("{search_tool}", search_name).replace("{page_tool}", page_tool)
+    agent = react(prompt=agent_prompt(prompt), tools=tools, submit=SUBMIT)
     return BuiltSolver(
         solver=chain(prompt_template(template), message_limited(agent, 2 * max_steps + 4)),
-        metadata={
-            "setting": "search",
-            "max_steps": max_steps,
-            "search_providers": search_providers,
-            "blocked_domains": list(domains),
-            "fetch": settings.model_dump(),
-        },
+        metadata=metadata,
     )

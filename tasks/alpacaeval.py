@@ -32,7 +32,7 @@ from inspect_ai.scorer._reducer import create_reducers
 from harness.alpaca_metrics import read_json_records
 from harness.datasets import DataUnavailable, load_dataset
 from harness.task import harness_task
-from scorers.alpacaeval import JUDGE_PROMPT, SWAP_SEED, alpaca_judge
+from scorers.alpacaeval import DEFAULT_JUDGE, JUDGE_PROMPT, SWAP_SEED, alpaca_judge
 
 PROMPT = "{prompt}"
 """The instruction is the whole user message (as AlpacaEval generates model outputs)."""
@@ -160,6 +160,7 @@ def alpacaeval(
         template=PROMPT,
         solver=solver,
         solver_args=solver_args,
+        judges={"grader": DEFAULT_JUDGE},
         epochs=1,
         config=GenerateConfig(),
         reducers=create_reducers(["mean"]),

@@ -40,6 +40,7 @@ from inspect_ai.model import GenerateConfig
 
 from harness.datasets import DataUnavailable, memory_dataset, read_records
 from harness.self_play import NEAR_DUPLICATE_THRESHOLD
+from harness.task import unknown_task_arguments
 from scorers.self_play import lsp_rewards
 from solvers.self_play import DEFAULT_G, DEFAULT_N, MAX_INSTRUCTION_CHARS, challenger_prompt, lsp_game
 
@@ -84,6 +85,7 @@ def self_play(
     quality_weight: float = 1.0,
     max_instruction_chars: int = MAX_INSTRUCTION_CHARS,
     near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD,
+    **unknown: Any,
 ) -> Task:
     """The LSP game: ``games`` rounds of N Challenger queries x G Solver answers, judged.
 
@@ -98,7 +100,10 @@ def self_play(
         quality_weight: w in R + w·R_Q (the paper: 1).
         max_instruction_chars: longer Challenger instructions are unusable.
         near_duplicate_threshold: word-3-gram Jaccard at which instructions are near-duplicates.
+        unknown: any other ``-T`` argument is refused (inspect would only warn and drop it).
     """
+    if unknown:
+        raise unknown_task_arguments(unknown)
     samples = game_samples(data, games, challenger_task, challenger_template)
     return Task(
         dataset=memory_dataset(samples, "self_play"),

@@ -14,13 +14,16 @@ per difficulty, pandas ``DataFrame.sample(n, random_state=seed)`` in file order,
 easy:medium:hard = 4:7:6 (12/21/18 for 51; ``subset`` must be a multiple of 17),
 concatenated easy, medium, hard. (youtu-agent's later script draws a different 51.)
 
-Agent setting ``-T setting=walker`` (default; root URL + click) or ``search`` (question
-only; search + page visits): see ``solvers/web.py``. ``-T solver=direct`` runs closed-book.
-The setting is recorded in the task metadata; results of different settings are not
-comparable.
+Agent setting ``-T setting=``: ``webwalker`` (default; the WebWalker agent, explorer +
+critic, root URL + click), ``walker_react`` (the WebWalker paper's ReAct baseline, root URL
++ click; ``walker`` is its old name) or ``search`` (Training-Free GRPO's agent: question
+only, search + page QA): see ``solvers/web.py``. ``-T solver=direct`` runs closed-book.
+The setting and what it is are recorded in the task metadata (``setting``,
+``setting_description``); results of different settings are not comparable.
 
 Defaults: 3 epochs reduced with ``mean`` (pass@1 as the paper reports it: the mean over
-3 rollouts) and ``pass_at_3``; temperature 0.3, top_p 0.95 (youtu-agent's web agent).
+3 rollouts) and ``pass_at_3``; temperature 0.3, top_p 0.95 (youtu-agent's web agent) in
+the search setting, top_p 0.8 in the WebWalker settings (WebWalker's demo).
 Scorer: ``web_judge`` (``scorers/web_judge.py``), accuracy per type x difficulty cell.
 """
 
@@ -37,7 +40,9 @@ from inspect_ai.model import GenerateConfig
 
 from harness.datasets import DataUnavailable, load_dataset
 from harness.task import harness_task, paper_reducers
-from scorers.web_judge import cell_of, web_judge
+from scorers.web_judge import DEFAULT_GRADER, cell_of, web_judge
+from solvers.web import SETTING_ALIASES
+from solvers.web import SETTINGS as SETTING_DESCRIPTIONS
 
 HF_PATH = "callanwu/WebWalkerQA"
 SPLITS = ("main", "silver")
@@ -48,10 +53,15 @@ QUESTION_PROMPT = "{prompt}"
 WEB_CONFIG = GenerateConfig(temperature=0.3, top_p=0.95)
 """Agent sampling settings (youtu-agent's web agent config)."""
 
+WALKER_CONFIG = GenerateConfig(top_p=0.8)
+"""Sampling settings of the WebWalker settings (WebWalker's demo: ``top_p`` 0.8, the
+provider's default temperature)."""
+
 EPOCHS = 3
 """Rollouts per question: pass@1 (mean) and pass@3."""
 
-SETTINGS = ("walker", "search")
+SETTINGS = tuple(SETTING_DESCRIPTIONS)
+"""``webwalker``, ``walker_react``, ``search`` (``walker`` is accepted for ``walker_react``)."""
 
 DIFFICULTY_RATIO = {"easy": 4, "medium": 7, "hard": 6}
 """Training-Free GRPO's stratification of the subset (the main split's own 4:7:6 mix)."""
@@ -142,9 +152,10 @@ def web_task(
     metadata: dict[str, Any],
 ) -> Task:
     """A web QA task: the setting's agent (unless ``solver`` is given) and the quiz judge."""
+    setting = SETTING_ALIASES.get(setting, setting)
     if setting not in SETTINGS:
         raise DataUnavailable(f"-T setting={setting}: choose one of {', '.join(SETTINGS)}.")
-    chosen = solver or setting
+    chosen = SETTING_ALIASES.get(solver or setting, solver or setting)
     return harness_task(
         dataset=samples,
         name=name,
@@ -153,10 +164,12 @@ def web_task(
         solver=chosen,
         solver_args=solver_args,
         epochs=EPOCHS,
-        config=WEB_CONFIG,
+        config=WALKER_CONFIG if chosen in ("webwalker", "walker_react") else WEB_CONFIG,
         reducers=paper_reducers(EPOCHS, ks=(EPOCHS,)),
+        judges={"grader": DEFAULT_GRADER},
         metadata={
             "setting": chosen if chosen in SETTINGS else f"{chosen} (no web)",
+            "setting_description": SETTING_DESCRIPTIONS.get(chosen, "no web tools"),
             "judge_parsing": judge_parsing,
             **metadata,
         },
@@ -169,14 +182,14 @@ def webwalkerqa(
     split: str = "main",
     subset: int | None = None,
     seed: int = 42,
-    setting: str = "walker",
+    setting: str = "webwalker",
     solver: str | None = None,
     judge_parsing: str = "lenient",
     **solver_args: Any,
 ) -> Task:
     """WebWalkerQA (680 questions; ``-T subset=51`` for Training-Free GRPO's subset).
 
-    ``-T setting=walker|search`` picks the agent (``-T solver=`` overrides it),
+    ``-T setting=webwalker|walker_react|search`` picks the agent (``-T solver=`` overrides it),
     ``-T judge_parsing=lenient|strict`` the GRADE parsing, ``-T split=silver`` the split.
     """
     samples = load_webwalkerqa(data, split, subset, seed)

@@ -13,13 +13,13 @@ USAGE = ModelUsage(input_tokens=10, output_tokens=5, total_tokens=15)
 
 def output(content: str) -> ModelOutput:
     out = ModelOutput.from_content(model="mockllm/model", content=content)
-    out.usage = USAGE
+    out.usage = USAGE.model_copy()  # a copy: inspect writes total_cost into the output's usage
     return out
 
 
 def tool_call_output(tool: str, arguments: dict[str, Any]) -> ModelOutput:
     out = ModelOutput.for_tool_call(model="mockllm/model", tool_name=tool, tool_arguments=arguments)
-    out.usage = USAGE
+    out.usage = USAGE.model_copy()
     return out
 
 

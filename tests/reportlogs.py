@@ -7,8 +7,11 @@ number a report prints can be recomputed by hand in the test.
 
 from __future__ import annotations
 
+import os
+import re
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from inspect_ai.model import ModelOutput, ModelUsage, get_model
 from inspect_ai.solver import Generate, Solver, TaskState, chain, generate, prompt_template, solver
@@ -33,13 +36,16 @@ def write_aime(path: Path, answers: dict[str, int], year: int = 2024) -> Path:
     return write_jsonl(path, rows)
 
 
+_PROBLEM = re.compile(r"Problem (\w+):")
+
+
 def scripted_model(answers: dict[str, int], correct: dict[str, list[bool]], fail: set[str] = frozenset()):
     """mockllm whose n-th answer to problem P is right iff correct[P][n]."""
     calls: dict[str, int] = {}
 
     def respond(input: list[Any], tools: Any, tool_choice: Any, config: Any) -> ModelOutput:
         text = next(m.text for m in input if m.role == "user")
-        pid = text.split(":")[0].removeprefix("Problem ").strip()
+        pid = _PROBLEM.search(text).group(1)  # the prompt may wrap the problem (tfgrpo's template)
         if pid in fail:
             raise RuntimeError(f"scripted failure on {pid}")
         n = calls.get(pid, 0)
@@ -66,6 +72,7 @@ def run_aime(
     task: str = "aime2024",
     data_path: Path | None = None,
     model_roles: dict[str, Any] | None = None,
+    generate_config: dict[str, Any] | None = None,
 ) -> str:
     """Run an aime task on the scripted model; returns the log path."""
     from inspect_ai import eval as inspect_eval
@@ -85,8 +92,25 @@ def run_aime(
         display="none",
         fail_on_error=fail_on_error,
         max_samples=1,
+        **(generate_config or {}),
     )
     return logs[0].location
+
+
+@contextmanager
+def working_dir(path: Path) -> Iterator[None]:
+    """cwd and $PWD set to ``path``, as a shell that ran ``cd path`` would (restored after)."""
+    old_cwd, old_pwd = os.getcwd(), os.environ.get("PWD")
+    os.chdir(path)
+    os.environ["PWD"] = str(path)
+    try:
+        yield
+    finally:
+        os.chdir(old_cwd)
+        if old_pwd is None:
+            os.environ.pop("PWD", None)
+        else:
+            os.environ["PWD"] = old_pwd
 
 
 # --------------------------------------------------------------- a stand-in tool-using solver
@@ -120,21 +144,43 @@ def counting(template: str, n_calls: int = 2, judge_calls: int = 0) -> BuiltSolv
     return BuiltSolver(solver=chain(prompt_template(template), generate(), _count_tools(n_calls, judge_calls)))
 
 
-def tfgrpo(template: str, experiences: str, base_solver: str = "direct") -> BuiltSolver:
-    """TEST STAND-IN for the tfgrpo solver: ignores the library, answers like ``direct``.
+def write_library(path: Path, task: str, usage: dict[str, dict[str, int]], *, texts: tuple[str, ...] = (
+    "Check the answer.", "Simplify first."), steps: list[dict[str, Any]] | None = None, **settings: Any) -> Path:
+    """An experience library in the artifact format harness tfgrpo train writes
+    (harness/experience.py), with the given stage usage and provenance settings."""
+    from harness.experience import ExperienceLibrary, Provenance, StageUsage, StepStats
 
-    Only the task args it leaves in the log (solver, experiences, base_solver) matter here.
-    """
-    return BuiltSolver(solver=chain(prompt_template(template), generate()))
+    lib = ExperienceLibrary.from_texts(
+        list(texts),
+        provenance=Provenance(model="mockllm/model", task=task, **settings),
+        usage={k: StageUsage(**v) for k, v in usage.items()},
+        steps=[StepStats(**s) for s in (steps or [])],
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return lib.save(path)
 
 
-def write_library(path: Path, task: str, usage: dict[str, dict[str, int]], **settings: Any) -> Path:
-    """A stand-in experience library in the shape harness.runs.read_library expects."""
-    import json
+def rewrite_log(src: str | Path, dst: Path, edit: Any) -> Path:
+    """A copy of the log at ``src`` with ``edit(log)`` applied (for logs that only differ in
+    what a report reads: older metadata, another recorded setting, another task's scores)."""
+    from inspect_ai.log import read_eval_log, write_eval_log
 
-    data = {
-        "entries": [{"id": "G0", "text": "Check the answer."}, {"id": "G1", "text": "Simplify first."}],
-        "provenance": {"model": "mockllm/model", "task": task, "usage": usage, **settings},
-    }
-    path.write_text(json.dumps(data), encoding="utf-8")
-    return path
+    log = read_eval_log(str(src))
+    edit(log)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    write_eval_log(log, str(dst))
+    return dst
+
+
+def scores_only(log: Any, task: str, model: str, blocks: list[tuple[str, str, str | None, dict[str, float]]]) -> None:
+    """Turn ``log`` into a finished ``task`` log of ``model`` whose results are exactly
+    ``blocks`` = [(name, scorer, reducer, {metric: value})] (no per-problem reductions)."""
+    from inspect_ai.log import EvalMetric, EvalScore
+
+    log.eval.task, log.eval.model = task, model
+    log.results.scores = [
+        EvalScore(name=name, scorer=scorer, reducer=reducer,
+                  metrics={k: EvalMetric(name=k, value=v) for k, v in metrics.items()})
+        for name, scorer, reducer, metrics in blocks
+    ]
+    log.reductions = None

@@ -218,25 +218,58 @@ def test_cli_on_real_files(shared_data: Path, capsys: pytest.CaptureFixture[str]
 # --------------------------------------------------------------------------- judge parsing
 
 
-def _judge_output(text: str, top: dict[str, float] | None = None) -> ModelOutput:
+def _judge_output(text: str, top: dict[str, float] | list[tuple[str, float]] | None = None) -> ModelOutput:
+    """A scripted judge answer; ``top``: the first token's top logprobs (the first entry is the sampled token)."""
     out = output(text)
     if top is not None:
-        first = next(iter(top))
+        pairs = list(top.items()) if isinstance(top, dict) else list(top)
         out.choices[0].logprobs = Logprobs(content=[Logprob(
-            token=first, logprob=top[first], top_logprobs=[TopLogprob(token=t, logprob=lp) for t, lp in top.items()]
+            token=pairs[0][0], logprob=pairs[0][1], top_logprobs=[TopLogprob(token=t, logprob=lp) for t, lp in pairs]
         )])
     return out
 
 
 def test_parse_judge():
-    assert parse_judge(_judge_output("m", {"m": math.log(0.7), "M": math.log(0.3)})) == (pytest.approx(0.3), "logprobs")
-    assert parse_judge(_judge_output("M", {"M": 0.0, "x": -9.0})) == (1.0, "logprobs")  # m absent: -inf
-    assert parse_judge(_judge_output("M", {"The": -0.1, "A": -3.0})) == (1.0, "discrete")  # no m/M: fall back
-    assert parse_judge(_judge_output(" m\n")) == (0.0, "discrete")
-    assert parse_judge(_judge_output("**M**")) == (1.0, "discrete")
-    value, reason = parse_judge(_judge_output("Both are great " * 100))
-    assert value is None and reason.startswith("unparseable") and len(reason) < 300
-    assert parse_judge(_judge_output("")) == (None, "empty judge answer")
+    assert parse_judge(_judge_output("m", {"m": math.log(0.7), "M": math.log(0.3)}))[:2] == (pytest.approx(0.3), "logprobs")
+    assert parse_judge(_judge_output("M", {"M": 0.0, "x": -9.0}))[:2] == (1.0, "logprobs")  # m absent: -inf
+    assert parse_judge(_judge_output("M", {"The": -0.1, "A": -3.0}))[:2] == (1.0, "discrete")  # no m/M: fall back
+    assert parse_judge(_judge_output(" m\n"))[:2] == (0.0, "discrete")
+    assert parse_judge(_judge_output("**M**"))[:2] == (1.0, "discrete")
+    value, method, reason = parse_judge(_judge_output("Both are great " * 100))
+    assert value is None and method == "unscored" and reason.startswith("unparseable") and len(reason) < 300
+    assert parse_judge(_judge_output("")) == (None, "unscored", "empty judge answer")
+
+
+def test_parse_judge_sums_token_variants():
+    # the issue's case: "m" .90, "M" .08, " m" .01 -> P(m) = .91, P(M) = .08 (the variants used to overwrite)
+    top = [("m", math.log(0.90)), ("M", math.log(0.08)), (" m", math.log(0.01))]
+    reading = parse_judge(_judge_output("m", top))
+    assert reading.method == "logprobs" and reading.value == pytest.approx(0.08 / 0.99)
+    # the sampled token counts once when the top list already holds it; a repeated entry counts once
+    twice = [("M", math.log(0.5)), ("m", math.log(0.25)), ("M", math.log(0.5)), ("\tM\n", math.log(0.25))]
+    assert parse_judge(_judge_output("M", twice)).value == pytest.approx(0.75)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, 0.5])
+def test_parse_judge_rejects_unusable_logprobs(bad):
+    top = [("M", bad), ("m", math.log(0.2))]
+    reading = parse_judge(_judge_output("M", top))  # falls back to the text verdict, and says why
+    assert reading[:2] == (1.0, "discrete") and "logprob" in reading.note
+    reading = parse_judge(_judge_output("neither", top))  # no text verdict either: unscored with both reasons
+    assert reading.value is None and "logprob" in reading.note and "unparseable" in reading.note
+    # a NaN on a token that is not an identifier does not matter
+    assert parse_judge(_judge_output("M", [("M", 0.0), ("The", bad)]))[:2] == (1.0, "logprobs")
+    over = [("m", math.log(0.9)), ("M", math.log(0.9))]  # probabilities summing above 1
+    assert "sum" in parse_judge(_judge_output("m", over)).note
+
+
+def test_unscored_rows_are_counted_not_hidden():
+    m = am.raw_metrics(np.array([1.0, np.nan]))
+    assert m.win_rate == 100.0 and m.n_total == 1 and m.n_unscored == 1  # AlpacaEval's rule, and it says so
+    m = am.raw_metrics(np.array([1.0, 0.0, np.nan, np.inf, -0.5, 1.5]))
+    assert m.win_rate == 50.0 and m.n_total == 2 and m.n_unscored == 4 and not math.isnan(m.standard_error)
+    m = am.raw_metrics(np.array([np.nan]))
+    assert math.isnan(m.win_rate) and m.n_total == 0 and m.n_unscored == 1
 
 
 def test_swap_is_deterministic_and_balanced():
@@ -289,7 +322,9 @@ class ScriptedJudge:
             return _judge_output(ref_id)
         if q == "inst3":  # unparseable
             return _judge_output("I cannot decide between them.")
-        return _judge_output(model_id, {"The": -0.1, "A": -2.0})  # inst4: logprobs without m/M -> discrete
+        if q == "inst4":  # a NaN logprob on an identifier: unusable, the text verdict decides
+            return _judge_output(model_id, [(model_id, math.nan), (ref_id, math.log(0.3)), ("The", -0.1)])
+        return _judge_output(model_id, {"The": -0.1, "A": -2.0})  # logprobs without m/M -> discrete
 
 
 def _run(tmp_path: Path, task, judge: ScriptedJudge, log_name: str = "logs"):
@@ -307,8 +342,12 @@ def _check_results(log, judge: ScriptedJudge):
     assert by_q["inst1"].value == 0.0 and by_q["inst1"].metadata["method"] == "discrete"
     assert by_q["inst2"].value == 0.5 and by_q["inst2"].metadata["method"] == "identical"
     assert math.isnan(by_q["inst3"].value) and by_q["inst3"].metadata["reason"].startswith("unparseable")
+    assert by_q["inst3"].reason == by_q["inst3"].metadata["reason"]
     assert by_q["inst4"].value == 1.0 and by_q["inst4"].metadata["method"] == "discrete"
+    assert "invalid logprob nan" in by_q["inst4"].metadata["note"]
     metrics = log.results.scores[0].metrics
+    # the unscored judgement is left out of the win rate (AlpacaEval's rule) and counted
+    assert metrics["n_total"].value == 4 and log.results.scores[0].unscored_samples == 1
     x = [0.8, 0.0, 0.5, 1.0]
     assert metrics["win_rate"].value == pytest.approx(100 * sum(x) / 4)
     assert metrics["standard_error"].value == pytest.approx(100 * statistics.stdev(x) / 2)
@@ -329,8 +368,10 @@ def test_end_to_end_official_reference(tmp_path: Path, capsys: pytest.CaptureFix
     assert log.samples[0].metadata["dataset"] == "koala"
     # the CLI reads the same numbers back from the log
     assert cli_main(["alpaca-metrics", log.location, "--format", "json"]) == 0
-    [o] = json.loads(capsys.readouterr().out)
-    assert o["name"] == "mockllm/model" and o["n_total"] == 4 and o["n_draws"] == 1
+    captured = capsys.readouterr()
+    [o] = json.loads(captured.out)
+    assert o["name"] == "mockllm/model" and o["n_total"] == 4 and o["n_unscored"] == 1 and o["n_draws"] == 1
+    assert "4 rows scored, 1 unscored (left out, as AlpacaEval does)" in captured.err
     for key in ("win_rate", "standard_error", "discrete_win_rate", "avg_length"):
         assert o[key] == pytest.approx(metrics[key].value), key
 

@@ -50,7 +50,7 @@ def test_record_to_sample() -> None:
 
 def test_bad_record_fails_with_clear_message(tmp_path: Path) -> None:
     bad = dict(ROWS[0], answers=json.dumps([{"arguments": {}}]))
-    with pytest.raises(DataUnavailable, match="record 0"):
+    with pytest.raises(DataUnavailable, match="bad.jsonl line 1: does not follow"):
         load_apigen(str(write_jsonl(tmp_path / "bad.jsonl", [bad])), "all", 10, 0)
 
 

@@ -100,15 +100,16 @@ def test_leaderboard_numbers_match_hand_calculation(logs, capsys) -> None:
     rows = csv_rows(out)
     a = rows[("aime2024", "direct")]
     counts = [4, 2, 1, 0]
-    assert float(a["Mean@4"]) == pytest.approx(sum(counts) / 16)
-    assert float(a["Pass@2"]) == pytest.approx(sum(pass_at(4, c, 2) for c in counts) / 4)
-    assert float(a["Pass@2"]) == pytest.approx((1 + 5 / 6 + 0.5 + 0) / 4)
-    assert float(a["Pass@4"]) == pytest.approx(0.75)
+    # every metric column names its unit; csv numbers are in that unit (% here), unrounded
+    assert float(a["Mean@4 (%)"]) == pytest.approx(100 * sum(counts) / 16)
+    assert float(a["Pass@2 (%)"]) == pytest.approx(100 * sum(pass_at(4, c, 2) for c in counts) / 4)
+    assert float(a["Pass@2 (%)"]) == pytest.approx(100 * (1 + 5 / 6 + 0.5 + 0) / 4)
+    assert float(a["Pass@4 (%)"]) == pytest.approx(75)
     # CI: close to the exact bootstrap distribution's quantiles (Monte Carlo, grid step 1/16)
     lo, hi = exact_bootstrap_quantiles([c / 4 for c in counts])
-    assert abs(float(a["Mean@4 low"]) - lo) <= 1 / 16 + 1e-9
-    assert abs(float(a["Mean@4 high"]) - hi) <= 1 / 16 + 1e-9
-    assert float(a["Pass@4 low"]) <= 0.75 <= float(a["Pass@4 high"])
+    assert abs(float(a["Mean@4 (%) low"]) - 100 * lo) <= 100 / 16 + 1e-9
+    assert abs(float(a["Mean@4 (%) high"]) - 100 * hi) <= 100 / 16 + 1e-9
+    assert float(a["Pass@4 (%) low"]) <= 75 <= float(a["Pass@4 (%) high"])
     # usage and cost: 16 calls of 100 in / 20 out at $1 / $2 per million
     assert float(a["tokens_per_sample"]) == pytest.approx(120)
     assert float(a["cost_per_sample"]) == pytest.approx(1.4e-4)
@@ -119,7 +120,7 @@ def test_leaderboard_numbers_match_hand_calculation(logs, capsys) -> None:
     assert a["commit"] == "abc1234-dirty"
 
     b = rows[("aime2024", "counting")]
-    assert float(b["Mean@4"]) == pytest.approx(10 / 16)
+    assert float(b["Mean@4 (%)"]) == pytest.approx(100 * 10 / 16)
     assert float(b["tool_calls"]) == pytest.approx(3.0)
     # solver cost excludes the judge: 16 judge calls of 50 in / 10 out at $10 / $20 per million
     assert float(b["cost_per_sample"]) == pytest.approx(1.4e-4)
@@ -129,7 +130,7 @@ def test_leaderboard_numbers_match_hand_calculation(logs, capsys) -> None:
     inc = rows[("aime2025", "direct")]
     assert inc["incomplete"] == "True"
     assert (inc["completed"], inc["planned"]) == ("12", "16")
-    assert float(inc["Mean@4"]) == pytest.approx(7 / 12)  # over the 3 problems that ran
+    assert float(inc["Mean@4 (%)"]) == pytest.approx(100 * 7 / 12)  # over the 3 problems that ran
 
 
 def test_markdown_flags_incomplete_and_lists_runs(logs, capsys) -> None:
@@ -156,8 +157,8 @@ def test_corrupt_and_partial_logs_are_skipped_not_fatal(logs, capsys) -> None:
 
 def test_task_filter_and_aime_split_by_year(logs, capsys) -> None:
     rows = csv_rows(cli(capsys, "leaderboard", str(logs["split_dir"]), "--format", "csv"))
-    assert float(rows[("aime2024", "direct")]["Mean@2"]) == pytest.approx(3 / 4)
-    assert float(rows[("aime2025", "direct")]["Mean@2"]) == pytest.approx(1 / 4)
+    assert float(rows[("aime2024", "direct")]["Mean@2 (%)"]) == pytest.approx(75)
+    assert float(rows[("aime2025", "direct")]["Mean@2 (%)"]) == pytest.approx(25)
     assert rows[("aime2025", "direct")]["problems"] == "2"
     only = csv_rows(cli(capsys, "leaderboard", str(logs["split_dir"]), "--task", "aime2025", "--format", "csv"))
     assert list(only) == [("aime2025", "direct")]
@@ -167,14 +168,19 @@ def test_compare_paired_difference_and_sign_flip(logs, capsys) -> None:
     out = cli(capsys, "compare", str(logs["a"]), str(logs["b"]), "--json", "--metric", "Mean@4")
     (row,) = json.loads(out)
     diffs = [0, 0.25, 0.25, 0.25]  # per problem: B - A
-    assert row["diff"] == pytest.approx(sum(diffs) / 4)
-    # sign flips of three non-zero diffs of 0.25: only all-plus / all-minus reach |0.75|
-    assert row["p_value"] == pytest.approx(2 / 8) and row["exact"]
+    assert (row["unit"], row["diff_unit"]) == ("%", "pts")  # numbers in the units the table shows
+    assert row["diff"] == pytest.approx(100 * sum(diffs) / 4) and row["a"] == pytest.approx(100 * 7 / 16)
+    # 16 sign flips of (0, .25, .25, .25): |sum| reaches 0.75 only with the three non-zero signs alike
+    assert row["p_value"] == pytest.approx(4 / 16) and row["exact"] and not row["distinguishable"]
     assert (row["wins"], row["losses"], row["ties"], row["shared"]) == (3, 0, 1, 4)
-    lo, hi = exact_bootstrap_quantiles(diffs)
-    assert abs(row["low"] - lo) <= 1 / 16 + 1e-9 and abs(row["high"] - hi) <= 1 / 16 + 1e-9
+    # the CI is the same test inverted: with 4 problems no shift is ever rejected (min p = 2/16)
+    assert row["low"] is None and row["high"] is None
     text = cli(capsys, "compare", str(logs["a"]), str(logs["b"]))
-    assert "NOT distinguishable from noise" in text
+    verdict = next(l for l in text.splitlines() if l.startswith("aime2024 Mean@4:"))
+    # it used to say "NOT distinguishable ... CI excludes 0" (a bootstrap CI next to a permutation p)
+    assert "NOT distinguishable from noise" in verdict and "[-inf, inf] includes 0" in verdict
+    assert "smallest p this test can give is 2/2^4 = 0.125" in verdict
+    assert "Rule: a difference is distinguishable from noise when" in text
 
 
 def test_html_is_self_contained_with_chart(logs, tmp_path, capsys) -> None:
@@ -236,3 +242,131 @@ def test_store_read_from_zip_equals_inspect_samples_df(logs) -> None:
     fast = store_values(str(logs["b"]), "tool_calls")
     assert sorted(fast) == sorted(_store_values_samples_df(str(logs["b"]), "tool_calls")) == [3] * 16
     assert store_values(str(logs["a"]), "tool_calls") == []
+
+
+# --------------------------------------------------------------- configurations, units, chart
+
+# six generated Countdown instances (harness.countdown.generate_instances(6, 0)) and their solutions
+CD = [((98, 54, 6, 34), 72, "((98 - 54) - 6) + 34"), ((52, 39, 62, 46), 95, "46 - ((52 - 39) - 62)"),
+      ((65, 18, 37), 10, "(65 - 18) - 37"), ((80, 33, 69), 22, "69 - (80 - 33)"),
+      ((13, 94, 10, 88), 29, "((13 + 94) + 10) - 88"), ((72, 13, 46, 56), 49, "((72 - 13) + 46) - 56")]
+CD_RIGHT = {str(list(nums)): f"<answer>{solution}</answer>" for nums, _, solution in CD}
+# right at the first try, per epoch (a wrong first try is right at the retry): the issue's case,
+# two problems of each kind -> under Pass@2, gain per problem 1, 1, 0, 0, 0, 0 (pass@2 of the
+# per-epoch gains would be 1, 1, 1, 1, 0, 0: the CI [33.3, 100] the issue saw)
+CD_FIRST = dict(zip(CD_RIGHT, [[False, False]] * 2 + [[True, False]] * 2 + [[True, True]] * 2))
+
+
+def _reflect_retry_log(tmp: Path) -> str:
+    """countdown + reflect_retry, 2 epochs: the issue's case for the gain's CI under Pass@2."""
+    from inspect_ai import Epochs
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.model import ChatMessageAssistant, ChatMessageUser
+
+    from tasks.countdown import countdown
+    from tests.helpers import mock_model, output
+
+    epochs_seen: dict[str, int] = {}
+
+    def respond(input, tools, tool_choice, config):
+        first = next(m.text for m in input if isinstance(m, ChatMessageUser))
+        key = next(k for k in CD_RIGHT if k in first)
+        turn = sum(isinstance(m, ChatMessageAssistant) for m in input)
+        if turn == 0:
+            epoch = epochs_seen[key] = epochs_seen.get(key, -1) + 1
+            return output(CD_RIGHT[key] if CD_FIRST[key][epoch] else "<answer>1 + 1</answer>")
+        return output("I used the numbers wrongly." if turn == 1 else CD_RIGHT[key])
+
+    tmp.mkdir(parents=True, exist_ok=True)
+    data = write_jsonl(tmp / "cd.jsonl", [{"target": target, "nums": list(nums)} for nums, target, _ in CD])
+    [log] = inspect_eval(countdown(data=str(data), solver="reflect_retry"), model=mock_model(respond),
+                         epochs=Epochs(2, ["mean", "pass_at_2"]),
+                         log_dir=str(tmp / "logs"), display="none", max_samples=1)
+    assert log.status == "success"
+    return log.location
+
+
+@pytest.fixture(scope="module")
+def more(logs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from reportlogs import rewrite_log, scores_only
+
+    tmp = tmp_path_factory.mktemp("configs")
+    configs = tmp / "configs"
+    # same configuration as run A, run earlier: one row, the copy listed with its reason
+    def earlier(log):
+        log.eval.created = "2000-01-01T00:00:00+00:00"
+    rewrite_log(logs["a"], configs / "a_earlier.eval", earlier)
+    shutil.copy(logs["a"], configs / logs["a"].name)
+    # a different generation setting, and a different epoch count: rows of their own
+    def hot(log):
+        log.plan.config.temperature = 0.7
+    rewrite_log(logs["a"], configs / "a_hot.eval", hot)
+    run_aime(configs, "a2", ANSWERS, A_CORRECT, epochs=2, data_path=logs["main"].parent / "a.jsonl")
+    units = tmp / "units"
+    rr = _reflect_retry_log(units)
+    def web(log):
+        scores_only(log, "webwalkerqa", "mockllm/model", [("web_judge", "web_judge", "mean", {
+            "accuracy": 1.0, "stderr": 0.0, "single_source/easy": 1.0, "multi_source/hard": 1.0, "overall": 1.0})])
+        log.eval.config.epochs = 1
+    rewrite_log(logs["a"], units / "web.eval", web)
+    rewrite_log(logs["a"], units / "self_play.eval", lambda log: scores_only(log, "self_play", "mockllm/model", [
+        ("reward", "lsp_rewards", "mean", {"mean": float("nan"), "stderr": float("nan")}),
+        ("quality", "lsp_rewards", "mean", {"mean": 3.5}),
+        ("valid_queries", "lsp_rewards", "mean", {"mean": 0.75}),
+    ]))
+    return {"configs": configs, "units": units, "rr": Path(rr)}
+
+
+def test_each_configuration_is_a_row_and_nothing_is_dropped_silently(more, logs, capsys) -> None:
+    out = cli(capsys, "leaderboard", str(more["configs"]), "--format", "csv", "--no-tool-calls", "--n-boot", "500")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 3 and len({r["config_id"] for r in rows}) == 3
+    by_settings = {r["settings"]: r for r in rows}
+    reducers = "epochs_reducer=mean,pass_at_1,pass_at_2"
+    plain, hot, two = (f"epochs=4; {reducers},pass_at_4; gen.temperature=0.3",
+                       f"epochs=4; {reducers},pass_at_4; gen.temperature=0.7", f"epochs=2; {reducers}; gen.temperature=0.3")
+    assert set(by_settings) == {plain, hot, two}
+    assert by_settings[two]["epochs"] == "2" and by_settings[hot]["Mean@4 (%)"] == by_settings[plain]["Mean@4 (%)"]
+    md = cli(capsys, "leaderboard", str(more["configs"]), "--no-tool-calls", "--n-boot", "500")
+    assert "Not shown as rows of their own (1 log(s)):" in md
+    shown = next(l for l in md.splitlines() if l.startswith("- ") and "a_earlier.eval" in l)
+    assert f"same configuration (config {by_settings[plain]['config_id']}) as {logs['a'].name}" in shown
+    assert shown.endswith("which is newer and is shown")
+
+
+def test_html_chart_draws_every_epoch_count_and_never_nan(more, tmp_path) -> None:
+    page = tmp_path / "lb.html"
+    assert main(["leaderboard", str(more["configs"]), str(more["units"]), "--out", str(page), "--no-tool-calls",
+                 "--n-boot", "500"]) == 0
+    text = page.read_text()
+    import re
+
+    assert "aime2024: Mean@2 / Mean@4 (%) with 95% CI" in text
+    svg = text.split("aime2024: Mean@2 / Mean@4")[1].split("</svg>")[0]
+    assert svg.count("<rect") == 3  # all three configurations, whatever their epochs
+    assert "| Mean@2</title>" in svg and "| Mean@4</title>" in svg
+    # the self_play run's headline (reward) is NaN: named, not drawn, and no axis says "nan"
+    assert "reward is not a number (no scored samples)" in text
+    assert not re.search(r"\bnan\b", text, re.IGNORECASE)
+
+
+def test_units_one_per_kind_and_named_columns(more, capsys) -> None:
+    out = cli(capsys, "leaderboard", str(more["units"]), "--format", "csv", "--no-tool-calls", "--n-boot", "10000")
+    rows = {r["task"]: r for r in csv.DictReader(io.StringIO(out))}
+    rr = rows["countdown"]
+    assert float(rr["reflect_retry:first_try (%)"]) == pytest.approx(100 * 6 / 12)
+    assert float(rr["reflect_retry:second_try (%)"]) == pytest.approx(100.0)
+    assert float(rr["reflect_retry:gain (pts)"]) == pytest.approx(50.0)  # points, like first/second try
+    # Pass@2: first try 0, 0, 1, 1, 1, 1 and second try all 1 -> gain per problem 1, 1, 0, 0, 0, 0
+    gain = ("reflect_retry:gain[Pass@2] (pts)", "reflect_retry:gain[Pass@2] (pts) low", "reflect_retry:gain[Pass@2] (pts) high")
+    assert [round(float(rr[k]), 1) for k in gain] == [33.3, 0.0, 66.7]
+    lo, hi = np.quantile(np.random.default_rng(0).binomial(6, 1 / 3, 200_000) / 6, [0.025, 0.975])
+    assert (lo, hi) == (0.0, pytest.approx(4 / 6))  # the bootstrap of (1, 1, 0, 0, 0, 0), by hand
+    web = rows["webwalkerqa"]
+    assert float(web["Mean@1 (%)"]) == float(web["single_source/easy (%)"]) == float(web["overall (%)"]) == 100.0
+    sp = rows["self_play"]
+    assert float(sp["quality (0-7)"]) == 3.5 and float(sp["valid_queries (%)"]) == 75.0 and sp["reward (0-10)"] == "nan"
+    assert not any(h == "mean" or h.startswith("mean ") for h in rows["self_play"])
+    md = cli(capsys, "leaderboard", str(more["units"]), "--no-tool-calls", "--n-boot", "10000")
+    line = next(l for l in md.splitlines() if "| countdown " in l)
+    assert "| 33.3 [0.0, 66.7] " in line and "| 50.0 [" in line

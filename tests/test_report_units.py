@@ -127,3 +127,70 @@ def test_library_in_the_optimizer_artifact_layout(tmp_path) -> None:
     assert rows[0] == ["rollout", "4,000", "200", "75.0%", "0.5"]
     # the summary stage has no price: the total is not priced either (a partial sum would understate $)
     assert rows[-1] == ["total", "4,100", "250", f"{100 * 3000 / 4100:.1f}%", "n/a"]
+
+
+def test_model_aliases_match_exactly_never_by_substring() -> None:
+    from harness.paper import model_matches
+
+    paper, table = find_table("tfgrpo.table3")
+    assert model_matches("Qwen2.5-32B-Instruct", "vllm/Qwen/Qwen2.5-32B-Instruct", paper, {})
+    assert model_matches("ReTool (Qwen2.5-32B-Instruct)", "vllm/retool", paper, {})
+    # a ReTool checkpoint named after its base model fills neither row without --model
+    for row in ("Qwen2.5-32B-Instruct", "ReTool (Qwen2.5-32B-Instruct)"):
+        assert not model_matches(row, "vllm/qwen2.5-32b-instruct-retool", paper, {})
+    assert not model_matches("DeepSeek-V3.1-Terminus", "openrouter/deepseek/deepseek-v3.1", paper, {})
+    assert model_matches("DeepSeek-V3.1-Terminus", "openrouter/deepseek/DeepSeek-V3.1-Terminus", paper, {})
+    retool = _run("vllm/qwen2.5-32b-instruct-retool", "aime2024", "react", {"accuracy": {"a": 1.0, "b": 0.0}})
+    mapped = parse_mapping(["ReTool (Qwen2.5-32B-Instruct)=vllm/qwen2.5-32b-instruct-retool"])
+    for mapping, filled in (({}, set()), (mapped, {"ReTool (RL, ≈$10,000)"})):
+        cells = measure(paper, table, [retool], mapping, n_boot=100, seed=0)
+        assert {row.label for row, c in zip(table.rows, cells) if c[0][1] is not None} == filled
+    lsp, lsp_table = find_table("lsp.v3.overall")
+    zero = _run("vllm/lsp-zero", "alpacaeval", "direct", {"win_rate": {"a": 1.0, "b": 0.0}})
+    cells = measure(lsp, lsp_table, [zero], {}, n_boot=100, seed=0)
+    assert [row.label for row, c in zip(lsp_table.rows, cells) if c[0][1] is not None] == ["LSP-Zero (no data)"]
+
+
+def test_a_log_filling_several_rows_of_a_column_is_reported() -> None:
+    from harness.paper import measure_with_notes
+
+    paper, table = find_table("lsp.v3.overall")
+    run = _run("vllm/x", "alpacaeval", "direct", {"win_rate": {"a": 1.0, "b": 0.0}})
+    _, notes = measure_with_notes(paper, table, [run], parse_mapping(["LSP=vllm/x", "LSP-Zero=vllm/x"]), n_boot=100, seed=0)
+    assert any("fills 2 rows of column win rate: LSP-Zero (no data); LSP (no data)" in n for n in notes)
+
+
+def test_compare_verdict_never_contradicts_its_interval_issue_case() -> None:
+    # the issue's numbers: p = 0.125 with a bootstrap CI that excluded 0 (4 problems, all +0.25)
+    res = paired_test([0, 0, 0, 0], [0.25] * 4)
+    assert res.p_value == pytest.approx(0.125) and not res.distinguishable
+    assert (res.diff.low, res.diff.high) == (-np.inf, np.inf)  # 2/2^4 > 0.05: the test rejects no shift
+    # ten problems all +0.25: p = 2/1024 and the interval is the single point the test keeps
+    res = paired_test([0] * 10, [0.25] * 10)
+    assert res.distinguishable and res.p_value == pytest.approx(2 / 1024)
+    assert res.diff.low == pytest.approx(0.25) and res.diff.high == pytest.approx(0.25)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), min_size=1, max_size=24), st.integers(0, 3))
+def test_compare_interval_excludes_zero_exactly_when_p_is_below_5_percent(pairs, seed) -> None:
+    """Exact (n <= 16) and Monte Carlo (n > 16) alike: one test gives the verdict and the interval."""
+    a = [x / 4 for x, _ in pairs]
+    b = [y / 4 for _, y in pairs]
+    res = paired_test(a, b, n_perm=400, seed=seed)
+    assert res.exact == (len(pairs) <= 16)
+    excludes = res.diff.low > 0 or res.diff.high < 0
+    assert excludes == res.distinguishable == (res.p_value < 0.05)
+    assert res.diff.low <= res.diff.value <= res.diff.high
+    # the bounds are where the test starts to reject: p >= 5% inside, < 5% just outside
+    from harness.stats import SignFlips
+
+    flips = SignFlips(np.array(b) - np.array(a), n_perm=400, seed=seed)
+    for bound, outward in ((res.diff.low, -1), (res.diff.high, 1)):
+        if np.isfinite(bound):
+            assert flips.p_value(bound) >= 0.05
+            assert flips.p_value(bound + outward * 1e-6) < 0.05

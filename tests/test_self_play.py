@@ -114,7 +114,10 @@ def test_missing_judgements_and_unusable_queries_are_left_out_with_reasons():
         ("<Score>7.5</Score>", None, "not_a_number"),
         ("<Score>11</Score>", None, "out_of_range"),
         ("<Score>-1</Score>", None, "out_of_range"),
-        ("<Score>" + "9" * 100 + "</Score>", None, "no_score_tag"),
+        ("<Score>" + "9" * 100 + "</Score>", None, "not_a_number"),
+        ("quoted <Score>10</Score>, but my verdict: <Score>2</Score>", 2.0, None),  # the last tag decides
+        ("<Score>9</Score> and then <Score>ten</Score>", None, "not_a_number"),  # ... even when it is bad
+        ("<Score>" + " " * 8000, None, "no_score_tag"),  # took ~7 s of backtracking before
         ("", None, "no_score_tag"),
         ("{instruction} <Score>{0}</Score>", None, "not_a_number"),
     ],
@@ -202,6 +205,8 @@ QUALITY_MARK = SELF_REWARD_PROMPT.split(".")[0]
 
 def _judge_reply(m: re.Match | None) -> str:
     value = m.group(1) if m else "?"
+    if value == "BAIT":  # an open tag then 20k spaces: over a minute of regex backtracking before
+        return "<Score>" + " " * 20_000
     return "I will not rate this." if value == "NOTAG" else f"fine <Score>{value}</Score>"
 
 
@@ -347,7 +352,7 @@ def test_hostile_outputs_never_crash(tmp_path):
     huge = "z" * 50_000
     model = scripted(
         ["", huge, "[Start Generation][End Generation]", "Say {hi} <Score>10</Score>"],
-        {"Say": ["r=NOTAG q=NOTAG", "r=3 q=8"]},
+        {"Say": ["r=BAIT q=NOTAG", "r=3 q=8"]},
     )
     log = run_game(tmp_path, model, games=1, n=4, g=2)
     (game,) = sp.logged_games(log)

@@ -194,16 +194,30 @@ ANSWERS = {
 }
 
 
+class Crash(BaseException):
+    """A crash injected from outside (a BaseException: nothing in the trainer may swallow it)."""
+
+
 class Scripted:
     """A mockllm callable: rollouts answer by a fixed rule, stage calls by per-stage functions.
 
     Rollout k (epoch) of problem i is correct unless (i + epoch) % 3 == 0, and problem
-    "7^{100}" is always correct (an all-equal group to be filtered).
+    "7^{100}" is always correct (an all-equal group to be filtered). ``crash_at=(stage, n)``
+    raises :class:`Crash` instead of answering the n-th call of ``stage``; ``fail(problem,
+    epoch, attempt)`` -> True makes that rollout call raise an API-like error.
     """
 
-    def __init__(self, **stages: Callable[[str, int], str]) -> None:
+    def __init__(
+        self,
+        crash_at: tuple[str, int] | None = None,
+        fail: Callable[[str, int, int], bool] | None = None,
+        **stages: Callable[[str, int], str],
+    ) -> None:
         self.stages = stages
-        self.calls: list[tuple[str, str]] = []  # (stage or "rollout", first user text)
+        self.crash_at = crash_at
+        self.fail = fail
+        self.attempts: dict[tuple[str, int], int] = {}
+        self.calls: list[tuple[str, str]] = []  # (stage or "rollout", first user text), answered calls only
 
     def __call__(self, input: list[Any], tools: Any, tool_choice: Any, config: Any) -> Any:
         from inspect_ai.log._samples import sample_active
@@ -211,15 +225,21 @@ class Scripted:
         first = next(m.text for m in input if m.role == "user")
         m = P.STAGE_RE.search(first)
         stage = m.group(1) if m else "rollout"
-        self.calls.append((stage, first))
+        if self.crash_at and self.crash_at[0] == stage and self.count(stage) + 1 == self.crash_at[1]:
+            raise Crash(f"crash before answering {stage} call #{self.crash_at[1]}")
         if stage == "rollout":
             active = sample_active()
             assert active is not None
             problem = first.split("When solving problems")[0]  # not the experiences, which quote problems
             key = next(k for k in ANSWERS if k in problem)
+            attempt = self.attempts[(key, active.epoch)] = self.attempts.get((key, active.epoch), 0) + 1
+            if self.fail and self.fail(key, active.epoch, attempt):
+                raise RuntimeError(f"injected API error ({key}, epoch {active.epoch}, attempt {attempt})")
+            self.calls.append((stage, first))
             index = list(ANSWERS).index(key)
             right = key == "7^{100}" or (index + active.epoch) % 3 != 0
             return output(f"Working... \\boxed{{{ANSWERS[key] if right else '-1'}}}")
+        self.calls.append((stage, first))
         attempt = sum(1 for x in input if x.role == "assistant")
         if stage in self.stages:
             return output(self.stages[stage](first, attempt))
@@ -252,12 +272,6 @@ def _train(cfg: opt.TrainConfig, script: Scripted, resume: bool = False) -> Expe
 
     model = get_model("mockllm/model", custom_outputs=script, memoize=False)
     return run_coroutine(opt.Trainer(cfg, model, resume=resume).train())
-
-
-@pytest.fixture(autouse=True)
-def _no_crash(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(opt, "CRASH_AT", None)
-    monkeypatch.setattr(opt, "_crash_counts", {})
 
 
 def test_train_stage_prompts_and_group_filter(tmp_path: Path) -> None:
@@ -336,21 +350,40 @@ def reference_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Scripted, E
     return script, _train(_config(tmp), script)
 
 
-@pytest.mark.parametrize("point, n", [("rollouts", 1), ("summary", 5), ("advantage", 2), ("consolidation", 1), ("step", 1)])
-def test_resume_after_crash_redoes_only_unfinished_calls(
-    tmp_path: Path, point: str, n: int, reference_run: tuple[Scripted, ExperienceLibrary]
-) -> None:
-    """A crash after the n-th call/checkpoint of each stage, then --resume: same calls, same library.
+def _crash_after_writing(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """The first checkpoint ``name`` is written, then the process "dies"."""
+    real = opt.atomic_write_text
 
-    (A kill -9 in the middle of step 2's rollouts is tested in test_tfgrpo_kill.py.)"""
+    def write(path: Any, text: str) -> Path:
+        written = real(path, text)
+        if Path(path).name == name:
+            monkeypatch.setattr(opt, "atomic_write_text", real)
+            raise Crash(f"crash after writing {name}")
+        return written
+
+    monkeypatch.setattr(opt, "atomic_write_text", write)
+
+
+@pytest.mark.parametrize(
+    "point, n", [("rollouts.json", 0), ("summary", 5), ("advantage", 2), ("consolidation", 1), ("result.json", 0)]
+)
+def test_resume_after_crash_redoes_only_unfinished_calls(
+    tmp_path: Path, point: str, n: int, reference_run: tuple[Scripted, ExperienceLibrary], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash (injected from outside) right after a checkpoint, or instead of the n-th call of
+    a stage, then --resume: same calls, same library, same usage.
+
+    (Real SIGINT/SIGKILL of CLI processes at every phase: test_tfgrpo_interrupt.py.)"""
     reference, expected = reference_run
 
-    crashed = Scripted()
+    if n:
+        crashed = Scripted(crash_at=(point, n))
+    else:
+        crashed = Scripted()
+        _crash_after_writing(monkeypatch, point)
     cfg = _config(tmp_path)
-    opt.CRASH_AT = (point, n)
-    with pytest.raises(opt.SimulatedCrash):
-        _train(cfg, crashed)
-    opt.CRASH_AT = None
+    with pytest.raises(Crash):
+        _train(cfg, crashed)  # (the write hook removes itself when it fires)
     with pytest.raises(ValueError, match="--resume"):
         _train(cfg, Scripted())
     resumed = Scripted()
@@ -417,7 +450,7 @@ def test_cli_train_with_test_double(tmp_path: Path, capsys: pytest.CaptureFixtur
                "-M", "p_correct=0.5", "--epochs", "2", "--group-size", "3", "--out", str(out), "--no-progress"])
     assert rc == 0
     text = capsys.readouterr().out
-    assert "TEST DOUBLE" in text and "| step |" in text.replace("|   step |", "| step |")
+    assert "TEST DOUBLE" in text and "| step |" in text.replace("|   step |", "| step |") and "failed" in text
     lib = ExperienceLibrary.load(out)
     assert len(lib.steps) == 2 and lib.experiences and lib.provenance and lib.provenance.test_double
     assert out.with_suffix(".png").stat().st_size > 1000
@@ -478,3 +511,155 @@ def test_library_path_relative_to_the_shell(tmp_path: Path, monkeypatch: pytest.
     assert resolve_library_path("libs/math.json") == lib.resolve()
     with pytest.raises(FileNotFoundError, match="tried"):
         resolve_library_path("libs/missing.json")
+
+
+# --------------------------------------------------------------------------- failed rollouts, incomplete evals
+
+
+def test_failed_rollouts_are_retried_then_left_out(tmp_path: Path) -> None:
+    """A rollout whose call keeps failing is re-run (retry_on_error), then counted as failed and
+    left out of its group and the summaries ([B]/[M] drop rollouts without a trajectory),
+    never summarised as a wrong attempt; one that fails once and then succeeds is not failed."""
+    def fail(problem: str, epoch: int, attempt: int) -> bool:
+        return (problem == "perimeter 30" and epoch == 3) or (problem == "divisors does 360" and epoch == 2 and attempt == 1)
+
+    script = Scripted(fail=fail)
+    lib = _train(_config(tmp_path), script)
+    (step,) = lib.steps
+    assert script.attempts[("perimeter 30", 3)] == 4  # 1 + retry_on_error=3
+    assert script.attempts[("divisors does 360", 2)] == 2  # failed once, then answered
+    assert step.rollouts == 12 and step.failed_rollouts == 1
+    failed = [r for r in step.skipped if "failed" in r]
+    assert len(failed) == 1 and "epoch 3" in failed[0] and "injected API error" in failed[0]
+    # "perimeter 30" is left with two correct rollouts: an all-equal group, filtered; without the
+    # exclusion its failed rollout would have been summarised as a wrong attempt and the group kept
+    assert step.groups == 4 and step.groups_kept == 2
+    assert script.count("summary") == 6 and script.count("advantage") == 2
+    assert all("[assistant]" in p for p in script.prompts("summary"))  # only rollouts with an answer
+    assert step.mean_reward == pytest.approx(9 / 11)  # over the 11 rollouts that did not fail
+    assert step.usage["rollout"].calls == 11  # calls that were answered (the failed ones never were)
+
+
+def test_failed_rollouts_are_shown() -> None:
+    from harness.experience import StepStats
+    from harness.tfgrpo.progress import failed_rollout_warnings, step_table
+
+    steps = [StepStats(step=0, epoch=0, batch=0, queries=2, rollouts=6, failed_rollouts=2),
+             StepStats(step=1, epoch=0, batch=1, queries=2, rollouts=6)]
+    table = step_table(steps)
+    assert "failed" in table.splitlines()[0]
+    (warning,) = failed_rollout_warnings(steps)
+    assert warning.startswith("warning: step 1: 2 of 6 rollouts failed")
+
+
+def test_eval_ending_in_error_with_missing_samples_is_not_checkpointed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reference_run: tuple[Scripted, ExperienceLibrary]
+) -> None:
+    """An eval that ends in error without all its rollouts stops the run (nothing of the step is
+    checkpointed, the missing ids do not silently vanish); --resume then replays the answered
+    calls from the cache and ends like an uninterrupted run."""
+    import inspect_ai
+    from inspect_ai.log import EvalError
+
+    reference, expected = reference_run
+    real = inspect_ai.eval_async
+
+    async def eval_that_breaks(*args: Any, **kwargs: Any) -> Any:
+        logs = await real(*args, **kwargs)
+        logs[0].samples = logs[0].samples[:-2]
+        logs[0].status = "error"
+        logs[0].error = EvalError(message="RuntimeError: the sandbox died", traceback="", traceback_ansi="")
+        return logs
+
+    monkeypatch.setattr(inspect_ai, "eval_async", eval_that_breaks)
+    cfg = _config(tmp_path)
+    broken = Scripted()
+    with pytest.raises(opt.RolloutsIncomplete, match=r"status error \(RuntimeError: the sandbox died\): 2 of 12 rollouts missing"):
+        _train(cfg, broken)
+    assert not (tmp_path / "lib.run" / "step_0" / "rollouts.json").exists()
+    monkeypatch.setattr(inspect_ai, "eval_async", real)
+    resumed = Scripted()
+    got = _train(cfg, resumed, resume=True)
+    assert resumed.count("rollout") == 0  # every answered call replayed from the cache
+    assert sorted(broken.calls + resumed.calls) == sorted(reference.calls)
+    assert got.experiences == expected.experiences and got.usage == expected.usage
+
+
+# --------------------------------------------------------------------------- provenance, prompt sets, artifacts
+
+
+def test_provenance_records_what_changes_results(tmp_path: Path) -> None:
+    model = get_model("mockllm/model", custom_outputs=Scripted(), memoize=False)
+    cfg = _config(tmp_path, model_args={"api_key": "sk-secret", "access_token": "t0k", "latency": 1}, temperature=0.6)
+    trainer = opt.Trainer(cfg, model)
+    prov = trainer.provenance(["a"])
+    assert prov.max_tokens == 16384 and prov.stage_max_tokens == 16384  # [B]'s fixed values, recorded
+    assert prov.temperature == 0.6 and prov.stage_temperature == 0.0 and prov.retries == 3
+    assert prov.prompt_set == P.PROMPT_SET and prov.prompt_set_sha256 == P.MATH_GENERIC.sha256
+    assert prov.model_args == {"api_key": "<redacted>", "access_token": "<redacted>", "latency": 1}
+    assert prov.data_sha256 == opt.sha256_file(str(FIXTURE)) and len(prov.data_sha256 or "") == 64
+    trainer.validate()
+    trainer.open_run()
+    config = (tmp_path / "lib.run" / "config.json").read_text()
+    assert "sk-secret" not in config and "t0k" not in config
+    # a changed key is still a changed setting on --resume
+    assert opt.redact({"api_key": "a"}, hashed=True) != opt.redact({"api_key": "b"}, hashed=True)
+
+
+def test_prompt_set_is_a_named_hashable_unit() -> None:
+    base = P.get_prompt_set(P.PROMPT_SET)
+    assert base is P.MATH_GENERIC and len(base.sha256) == 64
+    reworded = base.model_copy(update={"consolidation": base.consolidation + " "})
+    assert reworded.sha256 != base.sha256  # one changed character changes the hash
+    assert base.model_copy().sha256 == base.sha256
+    with pytest.raises(ValueError, match=P.PROMPT_SET):
+        P.get_prompt_set("web-v0")
+    with pytest.raises(ValueError, match="unknown prompt set"):
+        opt.Trainer(opt.TrainConfig(task="dapo100", model="m", out="x.json", prompt_set="nope"), get_model("mockllm/model"))
+
+
+@pytest.mark.parametrize(
+    "content, where",
+    ids=["list", "entry-not-object", "experiences-string", "entry-without-text", "other-json", "version-string",
+         "version-newer", "deep-nesting"],
+    argvalues=[
+        ("[1, 2]", "top level"),
+        ('{"experiences": [1]}', "experiences.0"),
+        ('{"experiences": "Check parity."}', "experiences"),
+        ('{"experiences": [{"id": "G0"}]}', "experiences.0.text"),
+        ('{"identity": {}, "config": {}}', "no 'experiences' key"),  # e.g. a run's config.json
+        ('{"schema_version": "1", "experiences": []}', "not a number"),
+        ('{"schema_version": 99, "experiences": []}', "newer than this harness"),
+        ("[" * 50_000, "not a JSON experience library"),
+    ],
+)
+def test_library_of_the_wrong_shape_is_one_line(tmp_path: Path, content: str, where: str) -> None:
+    path = tmp_path / "lib.json"
+    path.write_text(content)
+    with pytest.raises(ValueError) as info:
+        ExperienceLibrary.load(path)
+    message = str(info.value)
+    assert where in message and "\n" not in message and len(message) < 600
+    assert "pydantic" not in message and "errors.pydantic.dev" not in message
+
+
+def test_library_load_never_dumps_internals(tmp_path: Path) -> None:
+    """Any JSON value: a library, or one ValueError line naming the expected shape."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+    values = st.recursive(scalars, lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=12), c, max_size=4), max_leaves=12)
+    shaped = st.fixed_dictionaries({"experiences": values}, optional={"schema_version": values, "steps": values, "provenance": values})
+    path = tmp_path / "lib.json"
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(value=values | shaped)
+    def check(value: Any) -> None:
+        path.write_text(json.dumps(value))
+        try:
+            ExperienceLibrary.load(path)
+        except ValueError as ex:
+            assert "\n" not in str(ex) and str(path) in str(ex), str(ex)
+
+    check()

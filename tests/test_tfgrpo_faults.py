@@ -76,3 +76,37 @@ def test_training_with_faults_matches_fault_free_run(mode: str, tmp_path: Path, 
     assert _essence(run["library"]) == _essence(baseline["library"])
     # every rollout and stage call answered exactly as often as without faults
     assert run["answered"] == baseline["answered"]
+
+
+def test_failed_rollouts_are_counted_and_warned_about(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A problem whose rollout calls always fail (HTTP 500, no request retries, one sample
+    re-run): its rollouts are failed, left out (its group vanishes), shown in the step table
+    and announced by a warning line."""
+    samples = load_dapo(str(FIXTURE), n=2, seed=42)
+    broken = samples[0].input
+    key = AnswerKey({s.input: s.target for s in samples}, p_correct=0.5, seed=5, vary=True)
+
+    def respond(messages, tools):
+        first_user = next((m.get("content") or "" for m in messages if m.get("role") == "user"), "")
+        staged = stage_reply(first_user if isinstance(first_user, str) else "")
+        if staged is not None:
+            return {"content": f"[STUB SERVER] {staged}"}
+        if broken in first_user:
+            raise RuntimeError("stub: this problem always fails")  # the server answers 500
+        return key(messages, tools)
+
+    out = tmp_path / "failing.json"
+    with StubServer(respond) as server:
+        code = main([
+            "tfgrpo", "train", "--task", "dapo100", "--data", str(FIXTURE), "-T", "n=2",
+            "--model", "openai-api/stubfail/model", "-M", f"base_url={server.base_url}", "-M", "api_key=stub",
+            "--epochs", "1", "--group-size", "2", "--out", str(out), "--no-progress",
+            "--max-retries", "0", "--retry-on-error", "1",
+        ])
+    assert code == 0
+    printed, err = capsys.readouterr()
+    (step,) = json.loads(out.read_text())["steps"]
+    assert step["rollouts"] == 4 and step["failed_rollouts"] == 2 and step["groups"] == 1
+    assert "warning: step 1: 2 of 4 rollouts failed" in err
+    header = next(line for line in printed.splitlines() if "rollouts" in line and "failed" in line)
+    assert [c.strip() for c in header.strip("|").split("|")][3:5] == ["rollouts", "failed"]

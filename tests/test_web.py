@@ -7,12 +7,14 @@ import asyncio
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harness.web import FetchSettings, WebClient, extract_links, html_to_markdown, parse_html, same_site
 from local_site import ANSWER, HOME, serve_site
 
-FAST = FetchSettings(timeout=1.0, max_bytes=60_000, max_chars=5_000)
-"""1 s: generous for a local page on a loaded machine, shorter than the slow page's SLOW_SECONDS."""
+FAST = FetchSettings(timeout=2.0, max_bytes=60_000, max_chars=5_000)
+"""2 s: generous for a local page on a loaded machine, shorter than the slow page's SLOW_SECONDS."""
 
 
 @pytest.fixture(scope="module")
@@ -168,3 +170,116 @@ def test_per_run_cache(site) -> None:
     first, second = asyncio.run(twice())
     assert ANSWER in first.markdown and second is first
     assert client.fetches == 1 and hits.count("/news/2024/award.html") >= 1
+
+
+# ---------------------------------------------------------------------------------------
+# JavaScript pages, Serper responses, page-QA links, critic replies (no eval needed)
+
+
+def test_javascript_page_flagged_only_when_text_is_missing(site) -> None:
+    from harness.web import Page, render_html
+
+    root, _ = site
+    app = fetch(root + "app")
+    assert app.ok and app.js_required and "needs JavaScript" in app.observation()
+    long_text = "<p>" + "real content " * 50 + "</p>"
+    html = f"<html><body><noscript>Enable JavaScript for the menu.</noscript>{long_text}<script>x()</script></body></html>"
+    page = render_html(Page(url="http://x.org/"), html.encode(), None, None, FetchSettings())
+    assert not page.js_required and "real content" in page.markdown
+    assert not fetch(root + "news/").js_required  # no scripts, short text: just a short page
+
+
+def test_reader_fetch_names_the_page_not_the_reader(site) -> None:
+    from harness.web import reader_url
+
+    root, _ = site
+    assert reader_url("https://r.jina.ai/", "https://x.org/a?b=1") == "https://r.jina.ai/https://x.org/a?b=1"
+    client = WebClient(FAST, reader=root + "jina/", headers={"Authorization": "Bearer k"})
+    page = fetch(root + "news/2024/award.html", client=client)
+    assert page.ok and page.final_url == root + "news/2024/award.html" and ANSWER in page.markdown
+    assert "[Back to news](" + root + "news/)" in page.markdown  # the reader keeps links inline
+    broken = fetch(root + "broken", client=client)
+    assert broken.error.startswith("the page reader service answered HTTP 422") and "HTTP 500" in broken.error
+    assert broken.observation().startswith(f"Could not open {root}broken:")
+    down = fetch(root + "x", client=WebClient(FAST, reader="http://127.0.0.1:1/"))
+    assert down.error.startswith("could not connect to the page reader service")
+
+
+def test_serper_results_parsed_defensively() -> None:
+    from harness.serper import MAX_SNIPPET, SearchOutcome, format_results, parse_serper
+
+    data = {"organic": [
+        {"title": "A", "link": "https://a.org/", "snippet": "s" * 5000, "sitelinks": [{"title": "B", "link": "https://a.org/b"}, "junk"]},
+        {"title": "No link"}, "junk", {"title": "Bad scheme", "link": "javascript:alert(1)"},
+        {"link": "https://c.org/", "sitelinks": "not a list"},
+    ]}
+    results = parse_serper(data)
+    assert [r.link for r in results] == ["https://a.org/", "https://c.org/"]
+    assert len(results[0].snippet) == MAX_SNIPPET and results[1].title == "https://c.org/"
+    text = format_results(SearchOutcome(query="q", results=results), 5)
+    assert text.startswith("1. A (https://a.org/)\nsnippet: sss") and "sitelinks: B (https://a.org/b)" in text
+    assert parse_serper({"searchParameters": {}}) == []  # no organic results
+    with pytest.raises(ValueError):
+        parse_serper(["not", "a", "response"])
+
+
+def test_serper_without_key_sends_nothing(monkeypatch) -> None:
+    from harness.serper import SerperClient
+
+    monkeypatch.delenv("SERPER_API_KEY", raising=False)
+    client = SerperClient(base_url="http://127.0.0.1:1")
+    outcome = asyncio.run(client.search("walrus"))
+    assert "SERPER_API_KEY is not set" in outcome.error and client.requests == 0
+    assert "longer than" in asyncio.run(SerperClient(api_key="k").search("q" * 3000)).error
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.text(max_size=300), st.lists(st.sampled_from(["https://a.org/x", "http://b.org/y?z=1", "https://c.org/(p)"]), max_size=3))
+def test_related_links_keep_only_addresses_on_the_page(noise: str, on_page: list[str]) -> None:
+    from solvers.web_tools import keep_page_links, page_urls
+
+    allowed = page_urls(" ".join(on_page))
+    reply = "\n".join([f"1. Page ({u})" for u in on_page] + [noise, "2. Invented (https://invented.example/q)"])
+    kept, dropped = keep_page_links(reply, allowed)
+    for line in kept:
+        assert page_urls(line) <= allowed
+    assert dropped >= 1 and all(any(u.split("(")[0] in line for line in kept) for u in on_page)
+
+
+def test_link_scan_linear_on_hostile_input() -> None:
+    from solvers.web_tools import keep_page_links, page_urls
+
+    hostile = "http://" * 200_000 + "\n" + "(https://a.org/" * 50_000
+    assert len(page_urls(hostile)) <= 3
+    kept, _ = keep_page_links(hostile, {"https://a.org/"})
+    assert len(kept) <= 10
+
+
+@pytest.mark.parametrize(
+    "reply, expected",
+    [
+        ('{"usefulness": true, "information": "Ada Quill won"}', (True, "Ada Quill won")),
+        ('[TEST DOUBLE] ```json\n{"usefulness": "true", "information": "x"}\n```', (True, "x")),
+        ('{"usefulness": false}', (False, "")),
+        ('{"usefulness": false, "information": "it is true that..."}', (False, "it is true that...")),  # WebWalker's substring test says true
+        ('{"usefulness": true, "information": ["a", 1]}', (True, '["a", 1]')),
+        ("Yes, this is true and useful.", (None, "")),
+        ('{"usefulness": "maybe"}', (None, "")),
+        ('{"usefulness": true', (None, "")),
+        pytest.param("[" * 10_000 + "{}" + "]" * 10_000, (None, ""), id="deeply-nested"),
+        pytest.param('{"a": ' * 5_000 + "1" + "}" * 5_000, (None, ""), id="deeply-nested-object"),
+    ],
+)
+def test_critic_reply_parsing(reply: str, expected: tuple) -> None:
+    from solvers.webwalker import parse_verdict
+
+    assert parse_verdict(reply, "usefulness", "information") == expected
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.text(max_size=500))
+def test_critic_reply_parsing_never_raises(reply: str) -> None:
+    from solvers.webwalker import parse_verdict
+
+    flag, text = parse_verdict(reply, "judge", "answer")
+    assert flag in (True, False, None) and isinstance(text, str)

@@ -17,6 +17,7 @@ from harness.web_cells import cell_table
 from helpers import mock_model, output, tool_call_output, write_jsonl
 from local_site import serve_site
 from scorers.web_judge import parse_grade
+from solvers.web import WALKER_INSTRUCTIONS
 from tasks.afm import afm100, load_afm
 from tasks.webwalkerqa import load_webwalkerqa, record_to_sample, stratified_subset, webwalkerqa
 
@@ -109,7 +110,7 @@ def test_bad_split_and_setting(tmp_path: Path) -> None:
         webwalkerqa(data=str(data), split="dev")
     with pytest.raises(PrerequisiteError, match="setting=browse"):
         webwalkerqa(data=str(data), setting="browse")
-    with pytest.raises(PrerequisiteError, match="does not take option"):
+    with pytest.raises(PrerequisiteError, match="Unknown task argument -T max_clickz=3"):
         webwalkerqa(data=str(data), max_clickz=3)
 
 
@@ -118,8 +119,10 @@ def test_task_defaults(tmp_path: Path) -> None:
     task = webwalkerqa(data=str(data))
     assert task.epochs == 3
     assert [r.__registry_info__.name.split("/")[-1] for r in task.epochs_reducer] == ["mean", "pass_at"]
-    assert task.metadata["setting"] == "walker" and task.metadata["solver"] == "walker"
+    assert task.metadata["setting"] == "webwalker" and task.metadata["solver"] == "webwalker"
     assert webwalkerqa(data=str(data), setting="search").metadata["setting"] == "search"
+    old_name = webwalkerqa(data=str(data), setting="walker").metadata  # the ReAct baseline's old name
+    assert old_name["setting"] == old_name["solver"] == "walker_react"
     assert webwalkerqa(data=str(data), solver="direct").metadata["setting"] == "direct (no web)"
 
 
@@ -211,7 +214,7 @@ def test_walker_end_to_end_reaches_answer_and_reports_cells(tmp_path: Path) -> N
                 ],
             }
         )
-        task = webwalkerqa(data=str(data), max_page_bytes=60_000)
+        task = webwalkerqa(data=str(data), setting="walker_react", max_page_bytes=60_000)
         log = inspect_eval(
             task,
             model=mock_model(agent),
@@ -224,6 +227,7 @@ def test_walker_end_to_end_reaches_answer_and_reports_cells(tmp_path: Path) -> N
     assert len(log.samples) == 6  # 2 questions x 3 epochs
     for sample in log.samples:
         score = sample.scores["web_judge"]
+        assert [m.text for m in sample.messages if m.role == "system"] == [WALKER_INSTRUCTIONS]  # one prompt
         if sample.input == QUESTION:
             assert sample.store["web_visited"][-1] == root + "news/2024/award.html"
             assert "Golden Walrus Prize went to Dr. Ada Quill" in tool_texts(sample)[-1]
@@ -233,15 +237,17 @@ def test_walker_end_to_end_reaches_answer_and_reports_cells(tmp_path: Path) -> N
             assert "HTTP 500" in texts and "not a web page" in texts  # (timeouts: tests/test_web.py)
             assert "only its beginning was read" in texts and "There is no button 'No such button'" in texts
             assert sample.store["web_clicks"] == 4
-            assert math.isnan(score.value) and score.metadata["reason"] == "unparseable_judge_output"
+            # a judge reply without a grade is incorrect (Training-Free GRPO's rule), and says why
+            assert score.value == "I" and score.metadata["reason"] == "no_grade" and score.reason == "no_grade"
     by_reducer = {s.reducer: {k: m.value for k, m in s.metrics.items()} for s in log.results.scores}
-    assert by_reducer["mean"]["single_source/easy"] == 1.0 and by_reducer["mean"]["overall"] == 1.0
-    assert by_reducer["pass_at_3"]["overall"] == 1.0
-    assert log.results.scores[0].scored_samples == 1 and log.results.scores[0].unscored_samples == 1
+    assert by_reducer["mean"]["single_source/easy"] == 1.0 and by_reducer["mean"]["multi_source/hard"] == 0.0
+    assert by_reducer["mean"]["overall"] == 0.5 and by_reducer["pass_at_3"]["overall"] == 0.5
+    assert by_reducer[None] == {"no_grade": 3}  # 1 question x 3 epochs, counted over the unreduced replies
+    assert log.results.scores[0].scored_samples == 2 and log.results.scores[0].unscored_samples == 0
     table = cell_table(log.location)
-    assert "setting=walker" in table and "Mean@3" in table and "Pass@3" in table
+    assert "setting=walker_react" in table and "Mean@3" in table and "Pass@3" in table
     assert "| single_source | 100.00" in table
-    assert "1 (3 unscored)" in table
+    assert "1 (3 no grade)" in table
 
 
 def test_visit_page_refuses_private_hosts_and_blocked_domains() -> None:
@@ -266,7 +272,7 @@ def test_walker_click_budget(tmp_path: Path) -> None:
         data = write_jsonl(tmp_path / "ww.jsonl", [ww_row(QUESTION, "Dr. Ada Quill", root, "single_source", "easy")])
         agent = scripted({QUESTION: [tool_call_output("click", {"button": "News"})] * 3 + [tool_call_output("submit", {"answer": "Ada Quill"})]})
         log = inspect_eval(
-            webwalkerqa(data=str(data), max_clicks=2),
+            webwalkerqa(data=str(data), setting="walker_react", max_clicks=2),
             model=mock_model(agent),
             model_roles={"grader": mock_model(judge)},
             epochs=1,
@@ -297,7 +303,7 @@ def test_search_setting_and_afm100_end_to_end(tmp_path: Path) -> None:
                 "": [tool_call_output("submit", {"answer": ""})],
             }
         )
-        task = afm100(data=str(AFM_FIXTURE), n=5, allow_private_hosts=True)  # the local site is 127.0.0.1
+        task = afm100(data=str(AFM_FIXTURE), n=5, page_tool="visit_page", allow_private_hosts=True)  # the local site is 127.0.0.1
         log = inspect_eval(
             task,
             model=mock_model(agent),

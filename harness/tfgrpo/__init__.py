@@ -6,3 +6,7 @@
 - :mod:`harness.tfgrpo.optimizer`: the resumable, concurrent training loop;
 - :mod:`harness.tfgrpo.cli`: ``harness tfgrpo train`` and ``harness tfgrpo direct-experiences``.
 """
+
+ROLLOUT_MAX_TOKENS = 16384
+"""Default rollout max tokens: [B] fixes ``--rollout_max_tokens 16384`` (an unrecorded
+provider default is a known cause of failed reproductions); recorded in every library."""

@@ -2,16 +2,44 @@
 (``direct-experiences``, the paper's ablation baseline).
 
 Evaluate a library on any task with
-``inspect eval tasks/aime.py -T solver=tfgrpo -T experiences=LIB.json [-T base_solver=react]``.
+``inspect eval harness/aime2024 --model M -T solver=tfgrpo -T experiences=LIB.json [-T base_solver=react]``
+(``train`` prints that command for its task when it ends).
+
+Ctrl-C stops a run cleanly (exit 130) and prints the exact command that resumes it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from harness.tfgrpo import ROLLOUT_MAX_TOKENS
+
+EXIT_INTERRUPTED = 130
+
+_TRAIN_PARSER: argparse.ArgumentParser | None = None
+"""The ``train`` subparser (to rebuild a run's exact command line for ``--resume``)."""
+
+
+def _at_least(low: int | float, kind: type = int) -> Any:
+    """argparse type: a number >= ``low`` (argparse then reports a one-line usage error)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {'number' if kind is float else 'whole number'}, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low} (got {text})")
+        return value
+
+    return parse
 
 
 def _kv(items: list[str] | None, flag: str) -> dict[str, Any]:
@@ -34,9 +62,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-T", "--task-arg", action="append", metavar="KEY=VALUE", help="further task argument (repeatable), e.g. -T n=100")
     p.add_argument("--out", required=True, help="experience library JSON to write")
     p.add_argument("--seed", type=int, default=42, help="shuffling / example seed (default 42, as [B])")
-    p.add_argument("--retries", type=int, default=3, help="re-asks of a stage call whose output is malformed (default 3)")
-    p.add_argument("--stage-temperature", type=float, default=0.0, help="temperature of the experience stages (default 0, as [B])")
-    p.add_argument("--stage-max-tokens", type=int, default=16384, help="max tokens of a stage answer (default 16384)")
+    p.add_argument("--retries", type=_at_least(0), default=3, help="re-asks of a stage call whose output is malformed (default 3)")
+    p.add_argument("--stage-temperature", type=_at_least(0.0, float), default=0.0, help="temperature of the experience stages (default 0, as [B])")
+    p.add_argument("--stage-max-tokens", type=_at_least(1), default=16384, help="max tokens of a stage answer (default 16384, as [B])")
     p.add_argument("--model-cost-config", help="YAML/JSON {model: {input: $/Mtok, output: $/Mtok, ...}} (inspect's ModelCost)")
 
 
@@ -49,21 +77,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                         description="Learn an experience library (paper defaults: 3 epochs, G=5, temperature 0.7, "
                                     "batch = whole training set).")
     _common(t)
-    t.add_argument("--epochs", type=int, default=3, help="passes over the training set (default 3)")
-    t.add_argument("--group-size", type=int, default=5, help="rollouts per query, G (default 5; 1 = the no-group ablation)")
-    t.add_argument("--batch-size", type=int, help="queries per step (default: the whole training set)")
+    t.add_argument("--epochs", type=_at_least(1), default=3, help="passes over the training set (default 3)")
+    t.add_argument("--group-size", type=_at_least(1), default=5, help="rollouts per query, G (default 5; 1 = the no-group ablation)")
+    t.add_argument("--batch-size", type=_at_least(1), help="queries per step (default: the whole training set)")
     t.add_argument("--solver", default="direct", help="base solver of the rollouts: direct or react (default direct)")
     t.add_argument("-S", "--solver-arg", action="append", metavar="KEY=VALUE", help="base solver option (repeatable), e.g. -S max_turns=20")
     t.add_argument("--placement", choices=["user", "system"], default="user", help="where the library goes in rollout prompts (default user)")
-    t.add_argument("--temperature", type=float, default=0.7, help="rollout temperature (default 0.7)")
-    t.add_argument("--max-tokens", type=int, help="rollout max tokens (default: the task's / provider's)")
+    t.add_argument("--temperature", type=_at_least(0.0, float), default=0.7, help="rollout temperature (default 0.7)")
+    t.add_argument("--max-tokens", type=_at_least(1), default=ROLLOUT_MAX_TOKENS,
+                   help=f"rollout max tokens (default {ROLLOUT_MAX_TOKENS}, as [B]; recorded in the library)")
     t.add_argument("--no-ground-truth", action="store_true", help="ablation: stages see neither grades nor answers; no group filter")
-    t.add_argument("--max-operations", type=int, default=1, help="operations per group advantage (default 1, as [B])")
-    t.add_argument("--max-connections", type=int, help="concurrent model calls (default: the provider's)")
-    t.add_argument("--timeout", type=int, help="seconds before a model request is abandoned and retried (inspect's timeout)")
-    t.add_argument("--max-retries", type=int, help="retries of a failed model request (inspect's max_retries)")
+    t.add_argument("--max-operations", type=_at_least(1), default=1, help="operations per group advantage (default 1, as [B])")
+    t.add_argument("--max-connections", type=_at_least(1), help="concurrent model calls (default: the provider's)")
+    t.add_argument("--timeout", type=_at_least(1), help="seconds before a model request is abandoned and retried (inspect's timeout)")
+    t.add_argument("--max-retries", type=_at_least(0), help="retries of a failed model request (inspect's max_retries)")
     t.add_argument(
-        "--retry-on-error", type=int, default=3,
+        "--retry-on-error", type=_at_least(0), default=3,
         help="re-runs of a rollout sample that errors (e.g. a malformed response) before it scores 0 (default 3)",
     )
     t.add_argument("--run-dir", help="checkpoint folder (default: <out without .json>.run next to --out)")
@@ -71,14 +100,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--plot", help="learning-curve PNG (default: <out without .json>.png)")
     t.add_argument("--no-progress", action="store_true", help="plain progress lines instead of the live display")
     t.set_defaults(func=run_train)
+    global _TRAIN_PARSER
+    _TRAIN_PARSER = t
 
     d = cmds.add_parser("direct-experiences", help="ablation: the LLM writes N experiences with no rollouts",
                         description="The paper's 'directly generated experiences' baseline: one call writes as many "
                                     "experiences as a learned library has (--like) or --count.")
     _common(d)
-    d.add_argument("--count", type=int, help="number of experiences to write")
+    d.add_argument("--count", type=_at_least(1), help="number of experiences to write")
     d.add_argument("--like", help="a learned library: write as many experiences as it holds")
-    d.add_argument("--examples", type=int, default=5, help="training problems shown as examples of the domain (default 5)")
+    d.add_argument("--examples", type=_at_least(1), default=5, help="training problems shown as examples of the domain (default 5)")
     d.set_defaults(func=run_direct)
     top.set_defaults(func=lambda args: (top.print_help(), 0)[1])
 
@@ -111,20 +142,129 @@ def _model(args: argparse.Namespace) -> Any:
     return get_model(args.model, **_kv(args.model_arg, "-M"))
 
 
+def _data_path(data: str | None) -> str | None:
+    """``--data`` as an absolute path when it names a file (the run's identity and provenance
+    then do not depend on the folder a resume is started from); else as given."""
+    if data is None:
+        return None
+    from harness.datasets import user_path
+
+    p = user_path(data)
+    return str(p.resolve()) if p.is_file() else data
+
+
+def command_line(parser: argparse.ArgumentParser, args: argparse.Namespace, *extra: str) -> str:
+    """The command that reproduces ``args`` (every option that differs from its default), run
+    from the current folder, so relative paths mean what they meant."""
+    parts = ["harness", *parser.prog.split()[1:]]
+    for action in parser._actions:
+        if not action.option_strings or action.dest in ("help", "resume"):
+            continue
+        value = getattr(args, action.dest, None)
+        if value is None or (value == action.default and not action.required):
+            continue
+        flag = action.option_strings[0]
+        if action.nargs == 0:  # store_true
+            parts.append(flag)
+        elif isinstance(value, list):  # repeatable (-M, -T, -S)
+            for item in value:
+                parts += [flag, str(item)]
+        else:
+            parts += [flag, str(value)]
+    return f"cd {shlex.quote(os.getcwd())} && {shlex.join([*parts, *extra])}"
+
+
+@dataclass(frozen=True)
+class EvalTarget:
+    """A held-out task that a library learned on a training task is evaluated on (the paper's tables)."""
+
+    task: str
+    carry: tuple[str, ...] = ()
+    """Training task arguments that mean the same for this task."""
+    fixed: dict[str, Any] = field(default_factory=dict)
+    """Task arguments the evaluation needs (a carried argument overrides them)."""
+
+
+HELD_OUT: dict[str, tuple[EvalTarget, ...]] = {
+    "dapo100": (EvalTarget("aime2024"), EvalTarget("aime2025")),
+    "afm100": (EvalTarget("webwalkerqa", carry=("setting", "judge_parsing"), fixed={"setting": "search"}),),
+}
+"""Training task -> where the paper evaluates what was learned on it. Any other task is
+evaluated on itself (with the training data and task arguments)."""
+
+
+def _value(value: Any) -> str:
+    """A -T / -M value as inspect reads it back (YAML)."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def evaluate_commands(cfg: Any, library: str) -> list[str]:
+    """``inspect eval`` command lines that evaluate the library just trained, as pasteable
+    from any folder: the task by its registered name, the absolute library path, the model
+    and its arguments, the base solver and its options."""
+    lib = str(Path(library).expanduser().resolve())
+    targets = HELD_OUT.get(cfg.task)
+    commands = []
+    for target in targets or (EvalTarget(cfg.task),):
+        parts = ["inspect", "eval", f"harness/{target.task}", "--model", cfg.model]
+        for k, v in cfg.model_args.items():
+            parts += ["-M", f"{k}={_value(v)}"]
+        task_args: dict[str, Any] = dict(target.fixed)
+        if targets is None:  # the training task itself: same data and arguments
+            if cfg.data is not None:
+                task_args["data"] = cfg.data
+            task_args.update(cfg.task_args)
+        else:
+            task_args.update({k: v for k, v in cfg.task_args.items() if k in target.carry})
+        task_args.update({"solver": "tfgrpo", "experiences": lib, "base_solver": cfg.solver})
+        if cfg.placement != "user":
+            task_args["placement"] = cfg.placement
+        task_args.update(cfg.solver_args)
+        for k, v in task_args.items():
+            parts += ["-T", f"{k}={_value(v)}"]
+        commands.append(shlex.join(parts))
+    return commands
+
+
 def run_train(args: argparse.Namespace) -> int:
+    assert _TRAIN_PARSER is not None
+    resume = command_line(_TRAIN_PARSER, args, "--resume")
+    try:
+        return _train(args, resume)
+    except KeyboardInterrupt:  # Ctrl-C, at any point (nothing answered before it is lost)
+        print(f"interrupted, resume with: {resume}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _train(args: argparse.Namespace, resume: str) -> int:
     from inspect_ai.util._display import init_display_type
     from inspect_ai._util._async import run_coroutine
 
-    from harness.tfgrpo.optimizer import TrainConfig, Trainer
-    from harness.tfgrpo.progress import TrainProgress, learning_curve, step_table, usage_table
-
     apply_cost_config(args.model_cost_config)
+    # the model first: creating it runs inspect's hook start-up, which would print a "hooks
+    # enabled: 0" banner if the (still disabled) training hooks below were registered already
+    model = _model(args)
+
+    from harness.tfgrpo.optimizer import RolloutsIncomplete, TrainConfig, Trainer
+    from harness.tfgrpo.progress import (
+        TrainProgress,
+        failed_rollout_warnings,
+        learning_curve,
+        step_table,
+        usage_table,
+    )
+
+    task_args = _kv(args.task_arg, "-T")
+    if "data" in task_args:
+        if args.data is not None:
+            raise ValueError("give the training data once: --data PATH or -T data=PATH, not both")
+        args.data = str(task_args.pop("data"))
     cfg = TrainConfig(
         task=args.task,
         model=args.model,
         model_args=_kv(args.model_arg, "-M"),
-        data=args.data,
-        task_args=_kv(args.task_arg, "-T"),
+        data=_data_path(args.data),
+        task_args=task_args,
         epochs=args.epochs,
         group_size=args.group_size,
         batch_size=args.batch_size,
@@ -146,13 +286,14 @@ def run_train(args: argparse.Namespace) -> int:
         out=args.out,
         run_dir=args.run_dir,
     )
-    if cfg.epochs < 1 or cfg.group_size < 1 or (cfg.batch_size is not None and cfg.batch_size < 1):
-        raise ValueError("--epochs, --group-size and --batch-size must be >= 1")
-    model = _model(args)
     init_display_type("none")
-    with TrainProgress(live=not args.no_progress and sys.stdout.isatty()) as progress:
-        trainer = Trainer(cfg, model, progress=progress, resume=args.resume)
-        library = run_coroutine(trainer.train())
+    try:
+        with TrainProgress(live=not args.no_progress and sys.stdout.isatty()) as progress:
+            trainer = Trainer(cfg, model, progress=progress, resume=args.resume)
+            library = run_coroutine(trainer.train())
+    except RolloutsIncomplete as ex:
+        print(f"harness tfgrpo train: {ex}. Fix the cause, then resume with: {resume}", file=sys.stderr)
+        return 1
     plot = args.plot or str(Path(args.out).with_suffix(".png"))
     double = "TEST DOUBLE (not a real model): " if library.provenance and library.provenance.test_double else ""
     learning_curve(library.steps, plot, f"{double}TF-GRPO {cfg.task} / {cfg.model} / {cfg.solver}, G={cfg.group_size}")
@@ -161,13 +302,18 @@ def run_train(args: argparse.Namespace) -> int:
     print(step_table(library.steps))
     print()
     print(usage_table(library.usage))
+    for warning in failed_rollout_warnings(library.steps):
+        print(warning, file=sys.stderr)
     skipped = [r for s in library.steps for r in s.skipped]
     if skipped:
-        print(f"\n{len(skipped)} LLM outputs or operations skipped (reasons in the library's steps[].skipped):")
+        print(f"\n{len(skipped)} rollouts, LLM outputs or operations skipped (reasons in the library's steps[].skipped):")
         for r in skipped[:10]:
             print(f"  - {r}")
     print(f"\nlibrary: {args.out} ({len(library.experiences)} experiences)\nplot: {plot}\ncheckpoints: {cfg.resolved_run_dir()}")
-    print(f"evaluate: inspect eval tasks/aime.py -T solver=tfgrpo -T experiences={args.out} -T base_solver={cfg.solver}")
+    for command in evaluate_commands(cfg, args.out):
+        print(f"evaluate: {command}")
+    if cfg.task not in HELD_OUT:
+        print(f"  (the training task itself: pass held-out data to {cfg.task}, or this scores the training samples)")
     return 0
 
 
@@ -200,6 +346,7 @@ def run_direct(args: argparse.Namespace) -> int:
             out=args.out,
             stage_temperature=args.stage_temperature,
             stage_max_tokens=args.stage_max_tokens,
+            model_args=_kv(args.model_arg, "-M"),
         )
     )
     print(usage_table(library.usage))

@@ -4,9 +4,12 @@ Per epoch the training set is shuffled (``random.Random(seed)``, one shuffle per
 in [B]) and cut into batches; each batch is one *step*:
 
 1. **rollouts**: one inspect eval of the task with ``solver=tfgrpo`` (the current library
-   in the prompt), ``epochs=G``, the rollout temperature, only the batch's samples.
-   Rewards are the task's own scorer; an errored or unscored rollout gets reward 0.
-   All rollouts run concurrently, bounded by the model's max connections.
+   in the prompt), ``epochs=G``, the rollout temperature and max tokens, only the batch's
+   samples. Rewards are the task's own scorer. A rollout that errors is re-run
+   (``retry_on_error``); one that still fails, or is unscored, is *failed*: counted in the
+   step, left out of its group and of the summaries (as [B] and [M] drop rollouts without
+   a trajectory), never summarised as a wrong attempt. All rollouts run concurrently,
+   bounded by the model's max connections.
 2. **filter**: with ground truth and G > 1, groups whose rewards are all equal are
    skipped ([B]); otherwise every group is processed.
 3. **summary** per rollout and **group advantage** per group (concurrent, each group's
@@ -14,23 +17,32 @@ in [B]) and cut into batches; each batch is one *step*:
 4. **consolidation**: one call per step reconciling the proposed operations; the plan is
    validated and applied, ids renumbered ``G0..``.
 
-Checkpoints live in the run directory (default ``<out>.run/``):
-``step_<s>/library.json`` (library used by the step's rollouts), ``step_<s>/rollouts.json``
-(after the eval), ``step_<s>/journal.jsonl`` (every stage call's output, appended as it
-arrives) and ``step_<s>/result.json`` (step done). Rollout model calls are
-also cached per call in ``cache/`` (inspect's cache, ``per_epoch``), so a rollout eval
-killed half-way replays its finished calls instead of repeating them. ``--resume``
-therefore redoes only unfinished calls and, given the same model outputs, ends with the
-same library as an uninterrupted run.
+Checkpoints live in the run directory (default ``<out>.run/``), created only once every
+setting has been checked (task, data, solver options, output path): a start that fails
+leaves nothing behind. ``step_<s>/library.json`` (library used by the step's rollouts;
+its presence marks the run as started), ``step_<s>/rollouts.json`` (after an eval that
+returned every rollout), ``step_<s>/rollout_usage.jsonl`` (the usage of every rollout call
+the provider answered, appended as it arrives), ``step_<s>/journal.jsonl`` (every stage
+call's output, appended as it arrives) and ``step_<s>/result.json`` (step done). Rollout
+model calls are also cached per call in ``cache/`` (inspect's cache, ``per_epoch``), so a
+rollout eval stopped half-way replays its finished calls instead of repeating them.
+``--resume`` therefore redoes only unfinished calls, accounts every answered call exactly
+once, and, given the same model outputs, ends with the same library as an uninterrupted run.
+
+Ctrl-C (SIGINT) cancels the calls in flight and raises :class:`TrainingInterrupted`; what
+was answered before is kept as above.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import math
 import os
 import random
+import re
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,6 +56,7 @@ from inspect_ai.model import (
     GenerateConfig,
     Model,
 )
+from inspect_ai.hooks import Hooks, ModelUsageData, hooks
 from pydantic import BaseModel, Field
 
 from harness.experience import (
@@ -55,6 +68,7 @@ from harness.experience import (
     atomic_write_text,
     renumber,
 )
+from harness.tfgrpo import ROLLOUT_MAX_TOKENS
 from harness.tfgrpo import prompts as P
 from harness.tfgrpo.operations import (
     GROUP_OPTIONS,
@@ -92,7 +106,10 @@ class TrainConfig(BaseModel):
     temperature: float = 0.7
     stage_temperature: float = 0.0
     stage_max_tokens: int | None = 16384
-    max_tokens: int | None = None
+    max_tokens: int | None = ROLLOUT_MAX_TOKENS
+    """Rollout max tokens ([B] fixes 16384; None = the task's / provider's default)."""
+    prompt_set: str = P.PROMPT_SET
+    """Name of the stage prompt set (:data:`harness.tfgrpo.prompts.PROMPT_SETS`)."""
     ground_truth: bool = True
     max_operations: int = 1
     retries: int = 3
@@ -110,14 +127,35 @@ class TrainConfig(BaseModel):
     def resolved_run_dir(self) -> Path:
         if self.run_dir:
             return Path(self.run_dir)
-        out = Path(self.out)
+        out = Path(self.out).expanduser()
+        if not out.name or out.is_dir():
+            raise ValueError(f"--out {self.out} is a folder; give a file path (e.g. {Path(self.out) / 'library.json'})")
         return out.with_name(out.stem + ".run")
 
     def identity(self) -> dict[str, Any]:
-        """Fields that must not change between a run and its resumption."""
-        return self.model_dump(
+        """Fields that must not change between a run and its resumption (secrets as hashes)."""
+        out = self.model_dump(
             exclude={"max_connections", "run_dir", "out", "timeout", "max_retries", "retry_on_error"}
         )
+        out["model_args"] = redact(self.model_args, hashed=True)
+        return out
+
+
+_SECRET_ARG = re.compile(r"(key|secret|password|passwd|auth|token)$", re.I)
+
+
+def redact(model_args: dict[str, Any], hashed: bool = False) -> dict[str, Any]:
+    """Model args with secret-looking values (``api_key``, ``*_token``, ...) hidden.
+
+    ``hashed``: a short sha256 instead of ``<redacted>``, so a changed key is still noticed.
+    """
+
+    def hide(value: Any) -> str:
+        if not hashed:
+            return "<redacted>"
+        return "sha256:" + hashlib.sha256(str(value).encode("utf-8")).hexdigest()[:12]
+
+    return {k: hide(v) if _SECRET_ARG.search(str(k)) else v for k, v in model_args.items()}
 
 
 class Rollout(BaseModel):
@@ -129,10 +167,15 @@ class Rollout(BaseModel):
     trajectory: str
     tool_calls: int = 0
     error: str | None = None
+    """Why the rollout failed (errored after its retries, or unscored); None if it did not."""
 
     @property
     def correct(self) -> bool:
         return self.reward >= CORRECT
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
 
 
 class RolloutsCheckpoint(BaseModel):
@@ -146,21 +189,36 @@ class StepResult(BaseModel):
     texts: list[str]
 
 
-class SimulatedCrash(BaseException):
-    """Raised by the crash hook in tests (a BaseException, so nothing swallows it)."""
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped the run; everything answered before it is checkpointed (``--resume``)."""
 
 
-CRASH_AT: tuple[str, int] | None = None
-"""Tests: (point, n) raises SimulatedCrash at the n-th time ``point`` is reached."""
-_crash_counts: dict[str, int] = {}
+class RolloutsIncomplete(RuntimeError):
+    """A step's rollout eval ended without all of its rollouts; nothing of it was checkpointed."""
 
 
-def _crash_point(point: str) -> None:
-    if CRASH_AT is None or CRASH_AT[0] != point:
+class StageCallFailed(Exception):
+    """A stage call that still raised after its retries (the reason goes into the step's skipped)."""
+
+
+def append_jsonl(path: Path, entry: dict[str, Any]) -> None:
+    """One JSON line, flushed to the OS at once (survives ``kill -9``; not fsynced)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(entry) + "\n")
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """The JSON objects of ``path``; a line cut by a crash is skipped."""
+    if not path.is_file():
         return
-    _crash_counts[point] = _crash_counts.get(point, 0) + 1
-    if _crash_counts[point] >= CRASH_AT[1]:
-        raise SimulatedCrash(f"simulated crash at {point} #{CRASH_AT[1]}")
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            yield entry
 
 
 # --------------------------------------------------------------------------- journal
@@ -178,13 +236,9 @@ class Journal:
         """``path=None``: in memory only (nothing to resume)."""
         self.path = path
         self.entries: dict[str, dict[str, Any]] = {}
-        if path is not None and path.is_file():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                try:
-                    entry = json.loads(line)
-                except ValueError:
-                    continue  # a line cut by a crash: that call is redone
-                if isinstance(entry, dict) and "key" in entry:
+        if path is not None:
+            for entry in read_jsonl(path):  # a line cut by a crash is skipped: that call is redone
+                if "key" in entry:
                     self.entries[entry["key"]] = entry
 
     def get(self, key: str) -> dict[str, Any] | None:
@@ -193,9 +247,7 @@ class Journal:
     def put(self, key: str, completion: str, usage: dict[str, Any]) -> None:
         entry = {"key": key, "completion": completion, "usage": usage}
         if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as f:
-                f.write(json.dumps(entry) + "\n")
+            append_jsonl(self.path, entry)
         self.entries[key] = entry
 
 
@@ -211,6 +263,7 @@ class StageCaller:
 
     def __init__(self, model: Model, cfg: TrainConfig, on_usage: Callable[[str, StageUsage], None]) -> None:
         self.model = model
+        self.prompts = P.get_prompt_set(cfg.prompt_set)
         self.config = GenerateConfig(
             temperature=cfg.stage_temperature,
             max_tokens=cfg.stage_max_tokens,
@@ -223,7 +276,11 @@ class StageCaller:
         self.live_calls = 0
         """Model calls actually made by this process (journal replays excluded)."""
 
-    async def complete(self, journal: Journal, stage: str, key: str, messages: list[ChatMessage]) -> str | None:
+    async def complete(self, journal: Journal, stage: str, key: str, messages: list[ChatMessage]) -> str:
+        """The answer to one stage call: from the journal, else from the model (journaled).
+
+        Raises :class:`StageCallFailed` when the call still raises after its retries.
+        """
         cached = journal.get(key)
         if cached is not None:
             self.on_usage(stage, StageUsage(**cached["usage"]))
@@ -235,7 +292,7 @@ class StageCaller:
                 break
             except Exception as ex:  # errors inspect does not retry itself (e.g. a body that is not JSON)
                 if attempt == STAGE_ERROR_RETRIES:
-                    return _failed(f"{type(ex).__name__}: {str(ex)[:200]}")
+                    raise StageCallFailed(f"{type(ex).__name__}: {str(ex)[:200]}") from ex
                 await asyncio.sleep(min(8.0, 0.5 * 2**attempt))
         assert output is not None
         self.live_calls += 1
@@ -243,7 +300,6 @@ class StageCaller:
         usage.add(output.usage)
         journal.put(key, output.completion, usage.model_dump())
         self.on_usage(stage, usage)
-        _crash_point(stage)
         return output.completion
 
     async def ask(
@@ -262,10 +318,10 @@ class StageCaller:
         reasons: list[str] = []
         best: Any | None = None
         for attempt in range(self.retries + 1):
-            text = await self.complete(journal, stage, f"{key}#{attempt}", messages)
-            if text is None or text.startswith(_FAILED):
-                reasons = [f"{key}: model call failed ({(text or '')[len(_FAILED):]})"]
-                return best, reasons
+            try:
+                text = await self.complete(journal, stage, f"{key}#{attempt}", messages)
+            except StageCallFailed as ex:
+                return best, [*reasons, f"{key}: model call failed ({ex})"]
             try:
                 value, rejected = parse(text)
             except MalformedOutput as ex:
@@ -277,11 +333,9 @@ class StageCaller:
                 if not rejected:
                     return value, []
                 why = "; ".join(rejected[:5])
-            messages = [*messages, ChatMessageAssistant(content=text), ChatMessageUser(content=P.RETRY_MESSAGE.format(reason=why))]
+            retry = self.prompts.retry.format(reason=why)
+            messages = [*messages, ChatMessageAssistant(content=text), ChatMessageUser(content=retry)]
         return best, [*reasons, f"{key}: gave up after {self.retries + 1} attempts"]
-
-
-_FAILED = "\x00failed: "
 
 
 def max_connections(cfg: TrainConfig, model: Model) -> int:
@@ -291,10 +345,6 @@ def max_connections(cfg: TrainConfig, model: Model) -> int:
     serialise a step's rollouts or its summaries: all run at once up to this bound.
     """
     return int(cfg.max_connections or model.api.max_connections())
-
-
-def _failed(reason: str) -> str:
-    return _FAILED + reason
 
 
 # --------------------------------------------------------------------------- rollouts
@@ -333,7 +383,8 @@ def sample_reward(sample: Any) -> tuple[float, str | None]:
     from inspect_ai.scorer import value_to_float
 
     if sample.error is not None:
-        return 0.0, f"error: {sample.error.message[:200]}"
+        first = (sample.error.message or "").strip().splitlines()[:1]
+        return 0.0, f"error: {(first[0] if first else 'unknown')[:200]}"
     if not sample.scores:
         return 0.0, "unscored"
     score = next(iter(sample.scores.values()))
@@ -367,12 +418,42 @@ def rollouts_from_log(log: Any) -> list[Rollout]:
     return sorted(out, key=lambda r: (r.sample_id, r.epoch))
 
 
-def log_usage(log: Any) -> StageUsage:
-    usage = StageUsage(calls=0)
-    for u in (log.stats.model_usage or {}).values():
-        usage.add(u, calls=0)
-    usage.calls = sum(1 for s in log.samples or [] for e in (s.events or []) if getattr(e, "event", "") == "model")
-    return usage
+_ROLLOUT_USAGE_SINK: Callable[[str, Any], None] | None = None
+"""Set while a step's rollout eval runs: receives (model name, ModelUsage) of every live call."""
+
+
+@hooks(name="tfgrpo_rollout_usage", description="Journals the usage of every rollout call of `harness tfgrpo train`.")
+class _RolloutUsageHook(Hooks):
+    """inspect calls ``on_model_usage`` once per call the provider answered (never for a
+    cache hit), before the answer is cached: journaling it here counts every call exactly
+    once across an interrupted run and its resumption, which the eval log of the resumed
+    eval cannot (it sees replayed calls as free cache reads)."""
+
+    def enabled(self) -> bool:
+        return _ROLLOUT_USAGE_SINK is not None
+
+    async def on_model_usage(self, data: ModelUsageData) -> None:
+        if _ROLLOUT_USAGE_SINK is not None:
+            _ROLLOUT_USAGE_SINK(data.model_name, data.usage)
+
+
+@contextmanager
+def _rollout_usage_sink(sink: Callable[[str, Any], None]) -> Iterator[None]:
+    global _ROLLOUT_USAGE_SINK
+    _ROLLOUT_USAGE_SINK = sink
+    try:
+        yield
+    finally:
+        _ROLLOUT_USAGE_SINK = None
+
+
+def journaled_usage(path: Path) -> StageUsage:
+    """The summed usage of a step's rollout-usage journal (one line per answered call)."""
+    total = StageUsage()
+    for entry in read_jsonl(path):
+        if isinstance(entry.get("usage"), dict):
+            total.add(StageUsage(**entry["usage"]))
+    return total
 
 
 def _cache_package_scan() -> None:
@@ -407,9 +488,10 @@ def _cache_dir(path: Path) -> Iterator[None]:
 def build_task(cfg: TrainConfig, experiences: Path | None) -> Any:
     from harness import _registry
 
-    fn = getattr(_registry, cfg.task, None)
-    if fn is None or not callable(fn):
-        raise ValueError(f"unknown task {cfg.task!r} (tasks are listed in harness/_registry.py)")
+    names = [spec.split(":")[-1] for spec in _registry.TASKS]
+    fn = getattr(_registry, cfg.task, None) if cfg.task in names else None
+    if fn is None:
+        raise ValueError(f"unknown task {cfg.task!r}: --task takes one of {', '.join(names)}")
     args: dict[str, Any] = dict(cfg.task_args)
     if cfg.data is not None:
         args["data"] = cfg.data
@@ -425,6 +507,28 @@ def build_task(cfg: TrainConfig, experiences: Path | None) -> Any:
     )
 
 
+def sha256_file(path: str | None) -> str | None:
+    """sha256 of a local file (None if ``path`` is not one, e.g. hub data)."""
+    if path is None or not Path(path).expanduser().is_file():
+        return None
+    digest = hashlib.sha256()
+    with Path(path).expanduser().open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_writable(path: Path, flag: str) -> None:
+    """``path`` can be created: not a folder, and its nearest existing parent is a writable folder."""
+    if path.is_dir():
+        raise ValueError(f"{flag} {path} is a folder; give a file path")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise ValueError(f"{flag} {path}: cannot write in {parent}")
+
+
 # --------------------------------------------------------------------------- the loop
 
 
@@ -435,9 +539,9 @@ class Trainer:
         self.run = cfg.resolved_run_dir()
         self.progress = progress
         self.resume = resume
+        self.prompts = P.get_prompt_set(cfg.prompt_set)
         self.step_usage: dict[str, StageUsage] = {}
         self.caller = StageCaller(model, cfg, self._add_usage)
-        self.rollout_calls = 0
 
     # ---- bookkeeping
     def _add_usage(self, stage: str, usage: StageUsage) -> None:
@@ -449,36 +553,84 @@ class Trainer:
         if self.progress:
             self.progress.phase(text, **kw)
 
-    def _check_run_dir(self) -> None:
-        cfg_path = self.run / "config.json"
-        if cfg_path.is_file():
+    def _note(self, text: str) -> None:
+        if self.progress:
+            self.progress.note(text)
+
+    def started(self) -> bool:
+        """A run folder is a run once its first step has begun (``step_0/library.json``)."""
+        return any(self.run.glob("step_*/library.json"))
+
+    def validate(self) -> list[str]:
+        """Check everything a step needs before anything is written; returns the sample ids.
+
+        Builds the task (data, hub, task arguments) and the rollout task with an empty
+        library (solver, its options, placement), and checks the output paths.
+        """
+        c = self.cfg
+        _check_writable(Path(c.out).expanduser(), "--out")
+        dataset = build_task(c, None).dataset
+        sample_ids = [str(s.id) for s in dataset]
+        if not sample_ids:
+            raise ValueError(f"task {c.task} has no samples")
+        duplicates = sorted({i for i in sample_ids if sample_ids.count(i) > 1}) if len(set(sample_ids)) < len(sample_ids) else []
+        if duplicates:
+            raise ValueError(f"task {c.task}: duplicate sample ids ({', '.join(duplicates[:5])}); groups are keyed by id")
+        with tempfile.TemporaryDirectory(prefix="tfgrpo-check-") as tmp:
+            build_task(c, ExperienceLibrary().save(Path(tmp) / "library.json"))
+        if self.run.exists() and not self.run.is_dir():
+            raise ValueError(f"run folder {self.run} is a file; pass another --run-dir")
+        return sample_ids
+
+    def open_run(self) -> None:
+        """Create (or reopen, with ``--resume``) the run folder and its ``config.json``."""
+        identity = json.loads(json.dumps(self.cfg.identity()))
+        if self.started():
             if not self.resume:
-                raise ValueError(f"{self.run} holds a run already: pass --resume to continue it, or remove it.")
-            saved = json.loads(cfg_path.read_text(encoding="utf-8"))
-            if saved.get("identity") != json.loads(json.dumps(self.cfg.identity())):
-                diff = sorted(k for k in self.cfg.identity() if saved.get("identity", {}).get(k) != json.loads(json.dumps(self.cfg.identity()[k])))
-                raise ValueError(f"--resume: {self.run} was started with different settings ({', '.join(diff)}).")
-        else:
-            atomic_write_text(cfg_path, json.dumps({"identity": self.cfg.identity(), "config": self.cfg.model_dump()}, indent=2))
+                raise ValueError(
+                    f"{self.run} holds a run already: add --resume to continue it, or remove that folder "
+                    "(or pass another --run-dir) to start over."
+                )
+            saved = _read_json(self.run / "config.json").get("identity", {})
+            if saved != identity:
+                diff = sorted(k for k in set(identity) | set(saved) if saved.get(k) != identity.get(k))
+                raise ValueError(
+                    f"--resume: {self.run} was started with different settings ({', '.join(diff)}); "
+                    "resume with the original ones, or start over in another --run-dir."
+                )
+            return
+        if self.resume:
+            self._note(f"no step was started in {self.run} yet: starting the run")
+        self.run.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(
+            self.run / "config.json",
+            json.dumps({"identity": identity, "config": {**self.cfg.model_dump(), "model_args": redact(self.cfg.model_args)}}, indent=2),
+        )
 
     def provenance(self, sample_ids: list[str]) -> Provenance:
         c = self.cfg
         return Provenance(
             model=str(self.model),
+            model_args=redact(c.model_args),
             task=c.task,
             task_args=c.task_args,
             data=c.data,
+            data_sha256=sha256_file(c.data),
             seed=c.seed,
             epochs=c.epochs,
             batch_size=c.batch_size or len(sample_ids),
             group_size=c.group_size,
             temperature=c.temperature,
+            max_tokens=c.max_tokens,
             stage_temperature=c.stage_temperature,
+            stage_max_tokens=c.stage_max_tokens,
+            retries=c.retries,
             solver=c.solver,
             solver_args={**c.solver_args, "placement": c.placement},
             ground_truth=c.ground_truth,
             max_operations=c.max_operations,
-            prompt_set=P.PROMPT_SET,
+            prompt_set=self.prompts.name,
+            prompt_set_sha256=self.prompts.sha256,
             train_sample_ids=sample_ids,
             test_double=str(self.model).startswith("testdouble/"),
         )
@@ -486,12 +638,8 @@ class Trainer:
     # ---- the run
     async def train(self) -> ExperienceLibrary:
         c = self.cfg
-        self.run.mkdir(parents=True, exist_ok=True)
-        self._check_run_dir()
-        dataset = build_task(c, None).dataset
-        sample_ids = [str(s.id) for s in dataset]
-        if not sample_ids:
-            raise ValueError(f"task {c.task} has no samples")
+        sample_ids = self.validate()
+        self.open_run()
         batch = c.batch_size or len(sample_ids)
         batches = math.ceil(len(sample_ids) / batch)
         total_steps = c.epochs * batches
@@ -540,8 +688,11 @@ class Trainer:
         mark = time.monotonic()
         rollouts = await self.rollouts(folder, lib_path, ids)
         phases["rollouts"] = round(time.monotonic() - mark, 3)
+        valid = [r for r in rollouts.rollouts if not r.failed]
+        failed = [r for r in rollouts.rollouts if r.failed]
+        skipped = [f"rollout {r.sample_id} epoch {r.epoch} failed ({r.error}): left out of its group" for r in failed]
         by_id: dict[str, list[Rollout]] = {}
-        for r in rollouts.rollouts:
+        for r in valid:
             by_id.setdefault(r.sample_id, []).append(r)
         groups = [sorted(by_id[i], key=lambda r: r.epoch) for i in ids if i in by_id]
         if self.progress:
@@ -554,7 +705,6 @@ class Trainer:
         # 3. summaries and advantages, concurrently per group
         known = {f"G{i}" for i in range(len(texts))}
         rendered = "\n".join(f"[G{i}]. {t}" for i, t in enumerate(texts)) or "None"
-        skipped: list[str] = []
         mark = time.monotonic()
         results = await asyncio.gather(*(self.group(journal, g, rendered, known) for g in kept))
         phases["summaries+advantages"] = round(time.monotonic() - mark, 3)
@@ -577,18 +727,18 @@ class Trainer:
                 outcome = apply_plan(texts, plan)
                 new_texts, applied = outcome.texts, outcome.applied
                 skipped.extend(outcome.rejected)
-        rewards = [r.reward for r in rollouts.rollouts]
+        rewards = [r.reward for r in valid]
         usage = {"rollout": rollouts.usage, **self.step_usage}
         stats = StepStats(
             step=step,
             epoch=epoch,
             batch=batch,
-            queries=len(groups),
-            rollouts=len(rewards),
+            queries=len(ids),
+            rollouts=len(rollouts.rollouts),
             mean_reward=sum(rewards) / len(rewards) if rewards else None,
             pass_at_g=sum(any(r.correct for r in g) for g in groups) / len(groups) if groups else None,
-            mean_tool_calls=sum(r.tool_calls for r in rollouts.rollouts) / len(rewards) if rewards else None,
-            failed_rollouts=sum(r.error is not None for r in rollouts.rollouts),
+            mean_tool_calls=sum(r.tool_calls for r in valid) / len(valid) if valid else None,
+            failed_rollouts=len(failed),
             groups=len(groups),
             groups_kept=len(kept),
             operations_proposed=len(proposals),
@@ -605,7 +755,6 @@ class Trainer:
         atomic_write_text(done, result.model_dump_json(indent=2))
         if self.progress:
             self.progress.step_done(stats)
-        _crash_point("step")
         return result
 
     def keep_group(self, group: list[Rollout]) -> bool:
@@ -613,6 +762,16 @@ class Trainer:
         if not self.cfg.ground_truth or self.cfg.group_size <= 1:
             return True
         return len({r.reward for r in group}) > 1
+
+    def _record_rollout_usage(self, journal: Path) -> Callable[[str, Any], None]:
+        def sink(model_name: str, model_usage: Any) -> None:
+            usage = StageUsage()
+            usage.add(model_usage)
+            append_jsonl(journal, {"model": model_name, "usage": usage.model_dump()})
+            if self.progress:
+                self.progress.usage("rollout", usage)
+
+        return sink
 
     async def rollouts(self, folder: Path, lib_path: Path, ids: list[str]) -> RolloutsCheckpoint:
         path = folder / "rollouts.json"
@@ -629,10 +788,11 @@ class Trainer:
             kwargs["timeout"] = c.timeout
         if c.max_retries is not None:
             kwargs["max_retries"] = c.max_retries
-        _cache_package_scan()
         if c.max_tokens:
             kwargs["max_tokens"] = c.max_tokens
-        with _cache_dir(self.run / "cache"):
+        _cache_package_scan()
+        usage_journal = folder / "rollout_usage.jsonl"
+        with _cache_dir(self.run / "cache"), _rollout_usage_sink(self._record_rollout_usage(usage_journal)):
             logs = await eval_async(
                 task,
                 model=self.model,
@@ -652,49 +812,61 @@ class Trainer:
                 metadata={"tfgrpo_run": str(self.run), "tfgrpo_step": folder.name},
                 **kwargs,
             )
+        if not logs or logs[0].status == "cancelled":
+            # inspect turns Ctrl-C into a cancelled (or no) log instead of raising
+            raise TrainingInterrupted()
         log = logs[0]
-        if log.status not in ("success", "error") or log.samples is None:
-            raise RuntimeError(f"rollout eval ended with status {log.status}: {log.error.message if log.error else ''}")
-        if log.status == "error" and not log.samples:
-            raise RuntimeError(f"rollout eval failed: {log.error.message if log.error else 'no samples'}")
-        checkpoint = RolloutsCheckpoint(log=log.location, usage=log_usage(log), rollouts=rollouts_from_log(log))
-        self.rollout_calls += checkpoint.usage.calls
+        expected = {(i, e) for i in ids for e in range(1, c.group_size + 1)}
+        missing = expected - {(str(s.id), int(s.epoch)) for s in log.samples or []}
+        if missing:
+            why = log.error.message.strip().splitlines()[-1][:300] if log.error and log.error.message.strip() else log.status
+            raise RolloutsIncomplete(
+                f"the rollout eval of step {int(folder.name.split('_')[-1]) + 1} ended with status {log.status} ({why}): "
+                f"{len(missing)} of {len(expected)} rollouts missing, so nothing of it was checkpointed "
+                f"(log: {log.location})"
+            )
+        rollouts = rollouts_from_log(log)
+        checkpoint = RolloutsCheckpoint(log=log.location, usage=journaled_usage(usage_journal), rollouts=rollouts)
         atomic_write_text(path, checkpoint.model_dump_json())
-        _crash_point("rollouts")
         return checkpoint
 
     async def group(self, journal: Journal, group: list[Rollout], rendered: str, known: set[str]) -> tuple[list[Operation], list[str]]:
         c = self.cfg
+        prompts = self.prompts
         sid = group[0].sample_id
 
-        async def summarise(r: Rollout) -> str | None:
+        async def summarise(r: Rollout) -> tuple[str | None, str | None]:
+            """(summary, None) or (None, why there is none)."""
             if c.ground_truth:
-                prompt = P.SUMMARY_TEMPLATE.format(
+                prompt = prompts.summary.format(
                     trajectory=r.trajectory, grade="correct" if r.correct else "wrong", ground_truth=r.target
                 )
             else:
-                prompt = P.SUMMARY_NO_GT_TEMPLATE.format(trajectory=r.trajectory)
-            text = await self.caller.complete(journal, "summary", f"summary/{sid}/{r.epoch}", [ChatMessageUser(content=prompt)])
-            if self.progress:
-                self.progress.summary_done()
-            if text is None or text.startswith(_FAILED) or not text.strip():
-                return None
-            return text.strip()
+                prompt = prompts.summary_no_gt.format(trajectory=r.trajectory)
+            key = f"summary/{sid}/{r.epoch}"
+            try:
+                text = await self.caller.complete(journal, "summary", key, [ChatMessageUser(content=prompt)])
+            except StageCallFailed as ex:
+                return None, f"{key}: model call failed ({ex})"
+            finally:
+                if self.progress:
+                    self.progress.summary_done()
+            return (text.strip(), None) if text.strip() else (None, f"{key}: empty summary")
 
         summaries = await asyncio.gather(*(summarise(r) for r in group))
-        reasons = [f"summary/{sid}/{r.epoch}: no usable summary" for r, s in zip(group, summaries) if s is None]
+        reasons = [why for _, why in summaries if why is not None]
         items = []
-        for i, (r, s) in enumerate(zip(group, summaries)):
+        for i, (r, (s, _)) in enumerate(zip(group, summaries)):
             if s is None:
                 continue
             if c.ground_truth:
-                items.append(P.TRAJECTORY_ITEM.format(index=i + 1, grade="correct" if r.correct else "wrong", summary=s))
+                items.append(prompts.trajectory_item.format(index=i + 1, grade="correct" if r.correct else "wrong", summary=s))
             else:
-                items.append(P.TRAJECTORY_ITEM_NO_GT.format(index=i + 1, summary=s))
+                items.append(prompts.trajectory_item_no_gt.format(index=i + 1, summary=s))
         if not items:
             return [], reasons
         if c.ground_truth:
-            prompt = P.ADVANTAGE_TEMPLATE.format(
+            prompt = prompts.advantage.format(
                 problem=group[0].problem,
                 trajectories="\n\n".join(items),
                 ground_truth=group[0].target,
@@ -702,7 +874,7 @@ class Trainer:
                 max_operations=c.max_operations,
             )
         else:
-            prompt = P.ADVANTAGE_NO_GT_TEMPLATE.format(
+            prompt = prompts.advantage_no_gt.format(
                 problem=group[0].problem,
                 trajectories="\n\n".join(items),
                 experiences=rendered,
@@ -724,7 +896,7 @@ class Trainer:
     async def consolidate(self, journal: Journal, texts: list[str], proposals: list[Operation]) -> tuple[list[Operation] | None, list[str]]:
         rendered = "\n".join(f"[G{i}]. {t}" for i, t in enumerate(texts)) or "None"
         listing = json.dumps([{"id": f"P{i}", **op.to_json()} for i, op in enumerate(proposals)], indent=1, ensure_ascii=False)
-        prompt = P.CONSOLIDATION_TEMPLATE.format(experiences=rendered, proposals=listing)
+        prompt = self.prompts.consolidation.format(experiences=rendered, proposals=listing)
         known = {f"G{i}" for i in range(len(texts))}
 
         def parse(text: str) -> tuple[list[Operation], list[str]]:
@@ -733,6 +905,14 @@ class Trainer:
             return parsed.operations, parsed.rejected
 
         return await self.caller.ask(journal, "consolidation", "consolidation", prompt, parse)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 # --------------------------------------------------------------------------- direct experiences
@@ -751,10 +931,13 @@ async def direct_experiences(
     out: str,
     stage_temperature: float = 0.0,
     stage_max_tokens: int | None = 16384,
+    model_args: dict[str, Any] | None = None,
 ) -> ExperienceLibrary:
     """The paper's "directly generated experiences" baseline: one call, no rollouts."""
-    cfg = TrainConfig(task=task, model=str(model), data=data, task_args=task_args, out=out, retries=retries,
-                      stage_temperature=stage_temperature, stage_max_tokens=stage_max_tokens, seed=seed)
+    cfg = TrainConfig(task=task, model=str(model), model_args=model_args or {}, data=data, task_args=task_args,
+                      out=out, retries=retries, stage_temperature=stage_temperature,
+                      stage_max_tokens=stage_max_tokens, seed=seed)
+    prompts = P.get_prompt_set(cfg.prompt_set)
     samples = list(build_task(cfg, None).dataset)
     picked = random.Random(seed).sample(samples, min(examples, len(samples)))
     shown = "\n\n".join(
@@ -777,17 +960,21 @@ async def direct_experiences(
         return good[:count], bad
 
     texts, reasons = await caller.ask(
-        journal, "direct", "direct", P.DIRECT_TEMPLATE.format(count=count, examples=shown), parse
+        journal, "direct", "direct", prompts.direct.format(count=count, examples=shown), parse
     )
     prov = Provenance(
         method="direct-experiences",
         model=str(model),
+        model_args=redact(cfg.model_args),
         task=task,
         task_args=task_args,
         data=data,
         seed=seed,
-        prompt_set=P.PROMPT_SET,
+        prompt_set=prompts.name,
+        prompt_set_sha256=prompts.sha256,
         stage_temperature=stage_temperature,
+        stage_max_tokens=stage_max_tokens,
+        retries=retries,
         train_sample_ids=[str(s.id) for s in picked],
         test_double=str(model).startswith("testdouble/"),
     )
@@ -802,8 +989,10 @@ __all__ = [
     "Experience",
     "Journal",
     "Rollout",
-    "SimulatedCrash",
+    "RolloutsIncomplete",
+    "StageCallFailed",
     "StageCaller",
+    "TrainingInterrupted",
     "TrainConfig",
     "Trainer",
     "direct_experiences",

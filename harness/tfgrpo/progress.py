@@ -88,6 +88,14 @@ class TrainProgress:
             print(f"[tfgrpo] step {self.step + 1}/{self.total}: {text}", flush=True)
 
     # ---- events
+    def note(self, text: str) -> None:
+        """A one-off message (stderr, on its own line even under the live status line)."""
+        if self.live_enabled and self._last_len:
+            sys.stderr.write("\r" + " " * self._last_len + "\r")
+            self._last_len = 0
+        print(f"[tfgrpo] {text}", file=sys.stderr, flush=True)
+        self._refresh(force=True)
+
     def start_step(self, step: int, total: int, rollouts: int) -> None:
         self._reset(step, total, rollouts)
         self._say(f"{rollouts} rollouts")
@@ -145,7 +153,7 @@ class TrainProgress:
                 + f"step {stats.step + 1}/{self.total}{' (checkpoint)' if resumed else ''}: "
                 f"mean reward {_fmt(stats.mean_reward)}, Pass@G {_fmt(stats.pass_at_g)}, "
                 f"kept {stats.groups_kept}/{stats.groups}, ops {stats.operations_applied}/{stats.operations_proposed}, "
-                f"library {stats.library_size_after}\n"
+                f"library {stats.library_size_after}{_failed(stats)}\n"
             )
             sys.stderr.flush()
             self._last_len = 0
@@ -155,7 +163,7 @@ class TrainProgress:
         else:
             self._say(
                 f"done: mean reward {_fmt(stats.mean_reward)}, Pass@G {_fmt(stats.pass_at_g)}, "
-                f"{stats.operations_applied} operations applied, library {stats.library_size_after}"
+                f"{stats.operations_applied} operations applied, library {stats.library_size_after}{_failed(stats)}"
             )
         self._refresh()
 
@@ -170,6 +178,10 @@ class TrainProgress:
             f"reward {_fmt(mean)} | Pass@G {_fmt(self.pass_g)} | "
             f"tool calls {self.tool_calls / max(1, self.rollouts_done):.2f} | tokens {self.tokens:,} | {cost}"
         )
+
+
+def _failed(stats: StepStats) -> str:
+    return f", {stats.failed_rollouts} FAILED rollouts" if stats.failed_rollouts else ""
 
 
 def _fmt(x: float | None) -> str:
@@ -190,6 +202,7 @@ def step_table(steps: list[StepStats]) -> str:
                 s.epoch + 1,
                 s.queries,
                 s.rollouts,
+                s.failed_rollouts,
                 _fmt(s.mean_reward),
                 _fmt(s.pass_at_g),
                 f"{s.mean_tool_calls:.2f}" if s.mean_tool_calls is not None else "-",
@@ -202,9 +215,20 @@ def step_table(steps: list[StepStats]) -> str:
                 f"{s.wall_seconds:.1f}" if s.wall_seconds is not None else "-",
             ]
         )
-    headers = ["step", "epoch", "queries", "rollouts", "mean reward", "Pass@G", "tool calls", "groups kept",
+    headers = ["step", "epoch", "queries", "rollouts", "failed", "mean reward", "Pass@G", "tool calls", "groups kept",
                "ops applied", "library", "skipped", "tokens", "$", "wall s"]
     return tabulate(rows, headers=headers, tablefmt="github")
+
+
+def failed_rollout_warnings(steps: list[StepStats]) -> list[str]:
+    """One warning line per step with failed rollouts (they are left out of the step's
+    groups, mean reward and Pass@G)."""
+    return [
+        f"warning: step {s.step + 1}: {s.failed_rollouts} of {s.rollouts} rollouts failed (errored after their "
+        "retries, or unscored); they are left out of its groups, mean reward and Pass@G (reasons in steps[].skipped)"
+        for s in steps
+        if s.failed_rollouts
+    ]
 
 
 def usage_table(usage: dict[str, StageUsage]) -> str:

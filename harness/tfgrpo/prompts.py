@@ -9,15 +9,23 @@ group stage may also propose ``delete``, and the consolidation may ``delete`` an
 so the same prompts serve math, web and tool-use tasks. The web-specific [B] prompts and
 the [M] Jinja prompts are not implemented.
 
+The templates form one named unit, a :class:`PromptSet` (``PROMPT_SETS`` by name). The
+optimizer takes every prompt from its config's set and records the set's name and sha256 in
+the library's provenance, so a changed wording is visible in every artifact it produced.
+
 Every prompt starts with a ``STAGE_HEADER`` line: it tells a reader of the logs which
 stage a call belongs to, and lets the offline test double recognise stage calls.
 '''
 
 from __future__ import annotations
 
+import hashlib
 import re
 
+from pydantic import BaseModel, ConfigDict
+
 PROMPT_SET = "B-math-generic-v1"
+"""Name of the default prompt set (the only one so far)."""
 
 STAGE_HEADER = "## Training-Free GRPO: {stage} stage"
 STAGE_RE = re.compile(r"^## Training-Free GRPO: (summary|advantage|consolidation|direct) stage", re.M)
@@ -185,3 +193,53 @@ RETRY_MESSAGE = (
 
 TRAJECTORY_ITEM = "Trajectory {index} (Answer {grade}):\n{summary}"
 TRAJECTORY_ITEM_NO_GT = "Trajectory {index}:\n{summary}"
+
+
+class PromptSet(BaseModel):
+    """Every prompt of the experience stages, as one named, hashable unit.
+
+    ``sha256`` covers the name and every template, so two libraries trained with different
+    wording never share a hash even if someone forgets to rename a set.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    summary: str
+    summary_no_gt: str
+    advantage: str
+    advantage_no_gt: str
+    consolidation: str
+    direct: str
+    retry: str
+    trajectory_item: str
+    trajectory_item_no_gt: str
+
+    @property
+    def sha256(self) -> str:
+        # computed each time (a few kB): a cached value would survive model_copy(update=...)
+        return hashlib.sha256(self.model_dump_json().encode("utf-8")).hexdigest()
+
+
+MATH_GENERIC = PromptSet(
+    name=PROMPT_SET,
+    summary=SUMMARY_TEMPLATE,
+    summary_no_gt=SUMMARY_NO_GT_TEMPLATE,
+    advantage=ADVANTAGE_TEMPLATE,
+    advantage_no_gt=ADVANTAGE_NO_GT_TEMPLATE,
+    consolidation=CONSOLIDATION_TEMPLATE,
+    direct=DIRECT_TEMPLATE,
+    retry=RETRY_MESSAGE,
+    trajectory_item=TRAJECTORY_ITEM,
+    trajectory_item_no_gt=TRAJECTORY_ITEM_NO_GT,
+)
+
+PROMPT_SETS: dict[str, PromptSet] = {MATH_GENERIC.name: MATH_GENERIC}
+"""Prompt sets by name (a web set would be added here)."""
+
+
+def get_prompt_set(name: str) -> PromptSet:
+    try:
+        return PROMPT_SETS[name]
+    except KeyError:
+        raise ValueError(f"unknown prompt set {name!r} (known: {', '.join(PROMPT_SETS)})") from None
