@@ -37,7 +37,6 @@ the parsed tree (``**``, ``//``, floats, ``abs(value - target) < 1e-5``), with b
 from __future__ import annotations
 
 import ast
-import math
 import operator
 import random
 import re
