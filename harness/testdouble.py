@@ -16,10 +16,11 @@ Behaviour (model args with ``-M key=value``):
   draw is a deterministic hash of (seed, sample id, epoch, turn), so reruns agree. The
   answer is written as ``\\boxed{...}`` and ``<answer>...</answer>``; a task can put the
   text to write in ``sample.metadata["oracle_answer"]`` (e.g. a Countdown equation).
-  When the model is offered tools and the sample has ``metadata["oracle_tool_calls"]``
-  (a list of ``{"function", "arguments"}``, e.g. APIGen's native format), the answer is
-  native tool calls instead: those calls when correct, those calls plus a repeat of the
-  first (one call too many) when deliberately wrong.
+  A sample with ``metadata["oracle_tool_calls"]`` (a list of ``{"function",
+  "arguments"}``, e.g. APIGen) is answered with calls: when the model is offered tools,
+  native tool calls (those calls when correct, plus a repeat of the first, one call too
+  many, when deliberately wrong); otherwise a deliberately wrong answer is the empty call
+  list ``<answer>[]</answer>`` (``not <target>`` could still read as the gold calls).
 - ``latency`` (seconds, default 0) is slept before each answer; ``max_connections``
   (default 64) bounds concurrency as for a real provider.
 - ``call_log=PATH``: append one JSON line per answered call (sample, epoch, turn, prompt
@@ -132,7 +133,7 @@ class TestDoubleAPI(ModelAPI):
             content, tool_calls = self._scripted(input, turn)
         else:
             content, tool_calls = self._oracle(input, turn), []
-            native = self._oracle_tool_calls(turn) if tools else None
+            native = self._oracle_tool_calls(turn, bool(tools))
             if native is not None:
                 content, tool_calls = native
         message = ChatMessageAssistant(
@@ -219,9 +220,9 @@ class TestDoubleAPI(ModelAPI):
             f"\\boxed{{{answer}}}\n<answer>{answer}</answer>"
         )
 
-    def _oracle_tool_calls(self, turn: int) -> tuple[str, list[ToolCall]] | None:
-        """Oracle mode with tools offered and ``metadata["oracle_tool_calls"]``: native calls
-        (same draw as :meth:`_oracle`); None for any other sample."""
+    def _oracle_tool_calls(self, turn: int, tools_offered: bool) -> tuple[str, list[ToolCall]] | None:
+        """Oracle mode for a sample with ``metadata["oracle_tool_calls"]`` (same draw as
+        :meth:`_oracle`); None for any other sample, and for a correct text answer."""
         from inspect_ai.log._samples import sample_active
 
         active = sample_active()
@@ -230,6 +231,9 @@ class TestDoubleAPI(ModelAPI):
             return None
         key = f"{self.seed}|{active.sample.id}|{active.epoch}|{turn}".encode()
         correct = int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2**64 < self.p_correct
+        note = f"(p_correct={self.p_correct}); not a real model."
+        if not tools_offered:
+            return None if correct else (f"{MARK} Scripted deliberately wrong answer {note}\n<answer>[]</answer>", [])
         chosen = [c for c in native if isinstance(c, dict)]
         if not correct:  # one call too many: wrong under every matching rule
             chosen = chosen + (chosen[:1] or [{"function": "no_such_tool", "arguments": {}}])
@@ -237,5 +241,4 @@ class TestDoubleAPI(ModelAPI):
             ToolCall(id=f"call_{turn}_{i}", function=str(c["function"]), arguments=dict(c.get("arguments") or {}))
             for i, c in enumerate(chosen)
         ]
-        verdict = "correct" if correct else "deliberately wrong"
-        return f"{MARK} Scripted {verdict} tool calls (p_correct={self.p_correct}); not a real model.", calls
+        return f"{MARK} Scripted {'correct' if correct else 'deliberately wrong'} tool calls {note}", calls

@@ -212,6 +212,23 @@ def test_testdouble_oracle_end_to_end(tmp_path: Path) -> None:
     assert log.eval.task_args["split_size"] == 8
 
 
+def test_testdouble_wrong_answers_are_wrong_in_both_formats(tmp_path: Path) -> None:
+    """p_correct=0.5: the deliberately wrong answers never read as the gold calls."""
+    logs = inspect_eval(
+        [apigen(data=str(FIXTURE), split="all", format=f) for f in ("native", "text")],
+        model="testdouble/oracle",
+        model_args={"p_correct": 0.5},
+        log_dir=str(tmp_path),
+        display="none",
+    )
+    outcomes = []
+    for log in logs:
+        reasons = {s.id: s.scores["apigen_match"].metadata["reason"] for s in log.samples}
+        assert set(reasons.values()) == {"correct", "wrong_count"}
+        outcomes.append(reasons)
+    assert outcomes[0] == outcomes[1]  # the same draws, whatever the format
+
+
 def test_registered_under_harness() -> None:
     import harness._registry as registry
 
