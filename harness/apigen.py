@@ -548,8 +548,11 @@ def _describe(value: Any) -> str:
     return value[:MAX_DESCRIPTION_CHARS] if isinstance(value, str) else ""
 
 
-def _param_schema(pinfo: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    """(JSON Schema of one parameter, required?) from an xLAM ``{description, type, default}``."""
+def _param_schema(pname: str, pinfo: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """(JSON Schema of one parameter, required?) from an xLAM ``{description, type, default}``.
+
+    Every parameter gets a description (its name when the spec has none): inspect refuses
+    to send a tool whose parameters lack one."""
     raw_type = pinfo.get("type")
     t = parse_type(raw_type) if isinstance(raw_type, str) else TypeSpec()
     if isinstance(raw_type, str) and raw_type.strip() in _JSON_KINDS:  # already JSON Schema
@@ -558,9 +561,7 @@ def _param_schema(pinfo: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         if t.kind == "list" and isinstance(items, dict) and isinstance(items.get("type"), str):
             t = TypeSpec("list", parse_type(items["type"]), t.optional)
     schema = _type_schema(t, raw_type)
-    description = _describe(pinfo.get("description"))
-    if description:
-        schema["description"] = description
+    schema["description"] = _describe(pinfo.get("description")).strip() or pname[:MAX_DESCRIPTION_CHARS]
     if "default" in pinfo and pinfo["default"] not in (None, ""):
         default = canonical_lenient(pinfo["default"], t) if t.kind != "any" else pinfo["default"]
         expected = _JSON_KINDS.get(str(schema.get("type")))
@@ -625,15 +626,15 @@ def declare_tools(tools: Any) -> DeclaredTools:
         properties: dict[str, Any] = {}
         required: list[str] = []
         for pname, pinfo in list(params.items())[:MAX_PARAMS]:
-            if not isinstance(pinfo, dict):
-                warnings.append(f"tool {original[:80]!r}: parameter {str(pname)[:80]!r} is not an object; skipped")
+            if not isinstance(pinfo, dict) or not str(pname).strip():
+                warnings.append(f"tool {original[:80]!r}: parameter {str(pname)[:80]!r} is not a named object; skipped")
                 continue
-            schema, is_required = _param_schema(pinfo)
+            schema, is_required = _param_schema(str(pname), pinfo)
             properties[str(pname)] = schema
             if is_required:
                 required.append(str(pname))
         originals.add(original)
-        description = _describe(tool.get("description")) or original[:MAX_DESCRIPTION_CHARS]
+        description = _describe(tool.get("description")).strip() or original[:MAX_DESCRIPTION_CHARS]
         kept.append((original, description, {"type": "object", "properties": properties, "required": required}))
     # names already safe keep them; the others get a safe name no kept name uses
     used = {o for o, _, _ in kept if _safe_name(o, set()) == o}

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from inspect_ai import eval as inspect_eval
 from inspect_ai.log import EvalLog
 from inspect_ai.log._transcript import ModelEvent
@@ -172,7 +175,7 @@ def test_unsafe_and_malformed_tool_specs(tmp_path: Path) -> None:
     """A dotted name is declared provider-safe and mapped back; malformed entries are skipped
     with a warning in the sample's metadata; the oracle's native calls score correct."""
     tools = [
-        {"name": "math.factorial", "description": "n!", "parameters": {"n": {"type": "int", "description": "n"}}},
+        {"name": "math.factorial", "description": "n!", "parameters": {"n": {"type": "int"}}},  # no description
         "not a tool",
         {"name": "broken", "parameters": ["x"]},
         {"name": "math.factorial", "parameters": {}},
@@ -192,6 +195,46 @@ def test_unsafe_and_malformed_tool_specs(tmp_path: Path) -> None:
     assert any("not an object with a name" in w for w in warnings)
     assert any("declared twice" in w for w in warnings)
     assert any("'math_factorial'" in w for w in warnings)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
+    max_leaves=10,
+)
+type_strings = st.sampled_from(
+    ["int", "str", "float, optional", "List[int]", "List", "Dict[str, Any]", "Union[int, str]", "Optional[List[str]]",
+     "Tuple[int, str]", "Callable", "List[" * 30, "", "integer", "array", "object"]
+) | st.text(max_size=20)
+param_specs = st.dictionaries(
+    st.text(max_size=12),
+    st.fixed_dictionaries({}, optional={"type": type_strings | json_values, "description": st.text(max_size=40) | json_values,
+                                        "default": json_values, "required": st.booleans()}) | json_values,
+    max_size=6,
+)
+tool_specs = st.fixed_dictionaries(
+    {}, optional={"name": st.text(max_size=70) | json_values, "description": st.text(max_size=40) | json_values,
+                  "parameters": param_specs | json_values}
+) | json_values
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(tool_specs, max_size=5))
+def test_every_declared_tool_is_accepted_by_inspect(tools: list[Any]) -> None:
+    """Whatever the spec, declare_tools never raises and inspect accepts each tool it makes
+    (ToolDef validation: names, descriptions of every parameter, a valid JSON Schema)."""
+    from inspect_ai.tool import ToolDef
+
+    from tasks.apigen import _tool
+
+    declared = declare_tools(tools)
+    names = [t.name for t in declared.tools]
+    assert len(set(names)) == len(names)
+    for schema in declared.tools:
+        tool_def = ToolDef(_tool(schema))
+        assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]{0,63}", tool_def.name)
+        assert declared.original_name(tool_def.name) == schema.original
+        json.dumps(tool_def.parameters.model_dump(exclude_none=True))
 
 
 def test_declare_tools_is_bounded_on_hostile_specs() -> None:
