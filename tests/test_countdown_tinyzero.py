@@ -356,27 +356,6 @@ def test_both_rules_on_the_same_answers(tmp_path: Path) -> None:
     assert reasons == ["bad_syntax", "no_answer", "no_answer", "wrong_numbers"]
 
 
-def test_cli_from_another_folder(tmp_path: Path) -> None:
-    import os
-    import subprocess
-
-    from inspect_ai.log import list_eval_logs, read_eval_log
-
-    repo = Path(__file__).resolve().parents[1]
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    env = {**os.environ, "INSPECT_LOG_DIR": str(tmp_path / "logs"), "PWD": str(elsewhere)}
-    r = subprocess.run(
-        ["inspect", "eval", f"{repo}/tasks/countdown.py@countdown", "-T", f"data={FORMATS_DATA}", "-T", "reward=tinyzero",
-         "--model", "testdouble/script", "-M", f"script={FORMATS_SCRIPT}", "--display", "none"],
-        capture_output=True, text=True, env=env, cwd=elsewhere, timeout=120,
-    )
-    assert r.returncode == 0, r.stderr
-    [info] = list_eval_logs(str(tmp_path / "logs"))
-    log = read_eval_log(info, header_only=True)
-    assert log.status == "success" and _results(log)["mean_reward"] == pytest.approx(0.05)
-
-
 def test_unknown_reward_is_one_clear_error() -> None:
     from inspect_ai._util.error import PrerequisiteError
 
