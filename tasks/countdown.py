@@ -138,6 +138,6 @@ def countdown(
         metadata={
             "countdown_source": "file" if data is not None else source,
             "countdown_seed": seed if data is None and source == "generate" else None,
-            "countdown_reward": reward,
+            "reward": reward,  # same name as the task arg: explicit and default runs are one configuration
         },
     )

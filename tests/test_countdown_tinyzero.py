@@ -351,7 +351,7 @@ def test_both_rules_on_the_same_answers(tmp_path: Path) -> None:
     assert [log.status for log in (default, tinyzero)] == ["success", "success"]
     assert _results(default)["accuracy"] == 1.0
     assert _results(tinyzero) == pytest.approx({"accuracy": 0.0, "stderr": 0.0, "mean_reward": 0.05})
-    assert tinyzero.eval.metadata["countdown_reward"] == "tinyzero"
+    assert tinyzero.eval.metadata["reward"] == "tinyzero"
     reasons = sorted(s.scores["countdown_tinyzero"].metadata["reason"] for s in tinyzero.samples)
     assert reasons == ["bad_syntax", "no_answer", "no_answer", "wrong_numbers"]
 
