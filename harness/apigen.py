@@ -894,8 +894,10 @@ def match_calls(
 #   standardised); dicts key by key, one level; anything else by ==; finally every
 #   expected parameter without "" must be present.
 # Declared types xLAM has that BFCL does not (anything parse_type reads as "any") are not
-# type-checked; parameters the gold call gives but the tool does not declare are expected
-# (BFCL would refuse them, but xLAM rows do contain them).
+# type-checked, nor is a parameter whose gold value fails BFCL's checks for its declared
+# type (e.g. "" or [None, False] for a List[int]: BFCL could match nothing to it); both
+# are compared as given. Parameters the gold call gives but the tool does not declare are
+# expected (BFCL would refuse them, but xLAM rows do contain them).
 
 _BFCL_PUNCT = re.compile(r"[ ,./\-_*^]")
 _BFCL_TYPES: dict[str, type] = {"str": str, "int": int, "float": float, "bool": bool, "list": list, "dict": dict}
@@ -949,8 +951,8 @@ def _bfcl_expected(gold: Call, spec: ToolSpec | None) -> dict[str, _BfclParam]:
         param = declared.get(name)
         kind = param.type.kind if param is not None and param.type.kind in _BFCL_TYPES else None
         item = param.type.item.kind if param is not None and param.type.item is not None else None
-        if value == "" and kind != "str":
-            kind = None  # BFCL reads "" as "may be omitted"; here it is the gold value itself
+        if kind is not None and _bfcl_value_ok(value, _BfclParam([_bfcl_gold_value(value, kind, item)], kind, item)):
+            kind = item = None  # the gold value breaks its declared type (an xLAM data error): compare as given
         acceptable = [_bfcl_gold_value(value, kind, item)]
         optional = param is not None and param.type.optional
         if param is not None and optional:
