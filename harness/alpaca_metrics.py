@@ -327,10 +327,12 @@ def _soft_log_loss(label, proba, true_prob, true_sample_weight):
 
 
 def _check_sklearn() -> None:
+    import re
+
     import sklearn
 
-    major, minor = (int(v) for v in sklearn.__version__.split(".")[:2])
-    if (major, minor) < SKLEARN_MIN:
+    found = re.match(r"(\d+)\.(\d+)", sklearn.__version__)
+    if found is None or (int(found[1]), int(found[2])) < SKLEARN_MIN:
         raise RuntimeError(
             f"the length-controlled fit needs scikit-learn >= {'.'.join(map(str, SKLEARN_MIN))} "
             f"(found {sklearn.__version__}; older versions read l1_ratios differently): pip install -U scikit-learn"
