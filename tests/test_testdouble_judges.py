@@ -25,6 +25,9 @@ def test_tags_are_read_at_their_spans_and_never_sent_as_text() -> None:
                                                                        "prediction": "\\boxed{42}"})
     msg = message("web_judge", filled)
     assert msg.text == f"Q: {hostile}\nA: 42\nS: \\boxed{{42}}" and TAG_KEY in msg.metadata
+    from inspect_ai.model._openai import openai_chat_message  # what an OpenAI-compatible provider sends
+
+    assert asyncio.run(openai_chat_message(msg)) == {"role": "user", "content": msg.text}  # no tag in the request
     call = read_call([msg])
     assert call is not None and call.fields == {"question": hostile, "answer": "42", "prediction": "\\boxed{42}"}
     judge = get_model("testdouble/judge")
