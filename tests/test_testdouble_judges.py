@@ -105,3 +105,50 @@ def test_web_agent_roles_reply_in_their_parsers_formats(correct: bool) -> None:
     assert "Dr. Ada Quill" in summary and MARK not in summary
     links = ask(message("page_links", fill(RELATED_LINKS_PROMPT, fields), max_links=1))
     assert keep_page_links(links, {"https://w.example/news", "https://w.example/about"}) == (["1. News (https://w.example/news)"], 0)
+
+
+_piece = st.sampled_from(["{a}", "{b}", "{{ a }}", "{{b}}", "{c}", "{", "}", "x", " ", "\n", "{{", "}}"])
+
+
+def _one_pass(template: str, values: dict[str, str]) -> str:
+    """The documented rule, by a plain left-to-right scan: at each position ``{{ name }}``
+    (spaces optional), else ``{name}``, else the character itself."""
+    out, i = [], 0
+    while i < len(template):
+        for name, value in values.items():
+            if template.startswith("{{", i):
+                j = i + 2
+                while j < len(template) and template[j].isspace():
+                    j += 1
+                if template.startswith(name, j):
+                    k = j + len(name)
+                    while k < len(template) and template[k].isspace():
+                        k += 1
+                    if template.startswith("}}", k):
+                        out.append(value)
+                        i = k + 2
+                        break
+        else:
+            for name, value in values.items():
+                if template.startswith("{" + name + "}", i):
+                    out.append(value)
+                    i += len(name) + 2
+                    break
+            else:
+                out.append(template[i])
+                i += 1
+    return "".join(out)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(_piece, max_size=30).map("".join), st.text(max_size=40), st.text(max_size=40))
+def test_fill_is_one_pass_and_spans_point_at_the_values(template: str, a: str, b: str) -> None:
+    values = {"a": a, "b": b}
+    filled = fill(template, values)
+    assert filled.text == _one_pass(template, values)  # a value holding "{b}" is not filled again
+    assert {name: filled.text[s:e] for name, (s, e) in filled.spans.items()} == {
+        n: v for n, v in values.items() if n in filled.spans}
+    stripped = fill(template, values, strip=True)
+    assert stripped.text == filled.text.strip()
+    for name, (s, e) in stripped.spans.items():  # shifted and clipped with the text
+        assert stripped.text[s:e] in values[name]
