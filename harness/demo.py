@@ -9,6 +9,7 @@ plumbing, not any language model.
 from __future__ import annotations
 
 import argparse
+import json
 from importlib import resources
 from pathlib import Path
 
@@ -18,7 +19,39 @@ DEMO_DATA = "demo_aime.jsonl"
 """Eight self-written AIME-style problems in the HuggingFaceH4/aime_2024 schema."""
 
 
+OFFLINE_DATA = "offline"
+"""Package folder (under ``harness/data``) of the self-written files ``harness offline-data`` writes."""
+
+OFFLINE_FILES = ("dapo.jsonl", "apigen.jsonl", "webwalkerqa.jsonl", "afm.jsonl", "alpaca_eval.jsonl")
+"""Written as they are; ``aime.jsonl`` is made from the demo problems (see :func:`offline_files`)."""
+
+
+def offline_files() -> dict[str, str]:
+    """File name -> content of the offline data: self-written rows in each task's upstream schema.
+
+    ``aime.jsonl`` holds the demo problems split between the years 2024 and 2025, so both
+    ``aime2024`` / ``aime2025`` and the two-year ``aime`` task read it (``-T data=``).
+    """
+    root = resources.files("harness") / "data"
+    rows = [json.loads(line) for line in (root / DEMO_DATA).read_text(encoding="utf-8").splitlines() if line.strip()]
+    for i, row in enumerate(rows):
+        row["year"] = 2024 if i < len(rows) / 2 else 2025
+    files = {"aime.jsonl": "".join(json.dumps(r) + "\n" for r in rows)}
+    for name in OFFLINE_FILES:
+        files[name] = (root / OFFLINE_DATA / name).read_text(encoding="utf-8")
+    return files
+
+
 def register(sub: argparse._SubParsersAction) -> None:
+    w = sub.add_parser(
+        "offline-data",
+        help="write small self-written data files for trying every task offline (not benchmark data)",
+        description="Write the self-written sample data of the README's offline commands (rows in each "
+        "task's upstream schema; not benchmark data) into DIR.",
+    )
+    w.add_argument("dir", nargs="?", default="offline", help="folder to write into (default ./offline)")
+    w.add_argument("--force", action="store_true", help="overwrite files of the same name that differ")
+    w.set_defaults(func=write_offline_data)
     p = sub.add_parser(
         "demo",
         help="run a small offline AIME-format eval with the test double and print Mean@k / Pass@k",
@@ -64,4 +97,21 @@ def run(args: argparse.Namespace) -> int:
     )
     location = Path(log.location)
     print(f"\nlog: {location}\nview it with: inspect view --log-dir {location.parent}")
+    return 0
+
+
+def write_offline_data(args: argparse.Namespace) -> int:
+    from inspect_ai._util.error import PrerequisiteError
+
+    folder = Path(args.dir)
+    files = offline_files()
+    clashes = [n for n, text in files.items() if (folder / n).exists() and (folder / n).read_text(encoding="utf-8") != text]
+    if clashes and not args.force:
+        raise PrerequisiteError(f"{folder} already has {', '.join(clashes)} with other content: pass --force to overwrite")
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        tmp = folder / f".{name}.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(folder / name)
+    print(f"wrote {len(files)} self-written sample files (not benchmark data) to {folder}/: {', '.join(files)}")
     return 0

@@ -180,6 +180,10 @@ def build(
         notes = []
         if run.model.split("/")[0] in TEST_DOUBLE_PROVIDERS:
             notes.append("TEST DOUBLE (not a language model)")
+        doubles = [k[5:] for k, v in run.config.items() if k.count(".") == 1 and k.startswith("role.")
+                   and str(v).split("/")[0] in TEST_DOUBLE_PROVIDERS]
+        if doubles:
+            notes.append(f"TEST DOUBLE {', '.join(sorted(doubles))} (not a language model)")
         if run.incomplete:
             notes.append(f"INCOMPLETE {run.completed}/{run.planned} ({run.status})")
         lib = run.experiences

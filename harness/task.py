@@ -34,9 +34,11 @@ class AdaptiveEpochsTask(Task):
     """A Task whose default pass@k reducers follow the epochs actually run.
 
     inspect keeps a task's reducers when ``--epochs N`` overrides the count, and refuses
-    ``pass_at_k`` with k > N. This task drops such reducers (from its own defaults only;
+    ``pass_at_k`` with k > N. The default reducers are built for every k of
+    :data:`PASS_AT_KS` and this task drops those with k > N (from its own defaults only;
     reducers given with ``--epochs-reducer`` are left to inspect), so ``--epochs 4``
-    reports mean, pass_at_1, pass_at_2 and pass_at_4.
+    reports mean, pass_at_1, pass_at_2 and pass_at_4, whether the task defaults to 32
+    epochs (AIME) or to one (Countdown, APIGen).
     """
 
     @property  # type: ignore[override]
@@ -104,7 +106,8 @@ def harness_task(
         sandbox=built.sandbox if built.sandbox is not None else sandbox,
         metadata={"solver": solver, **built.metadata, **(metadata or {})},
     )
-    task.epochs_reducer = reducers if reducers is not None else paper_reducers(epochs)
+    # all k, not only k <= the default epochs: raising --epochs adds pass@k (the property filters)
+    task.epochs_reducer = reducers if reducers is not None else paper_reducers(max(PASS_AT_KS))
     task._adaptive = True
     return task
 

@@ -1,8 +1,9 @@
 """``testdouble/...``: an offline TEST DOUBLE model provider. It is not a language model.
 
 Use it to run the harness without network or weights (``harness demo``, tests, CI,
-benchmarks). Nothing it produces is a real model's result; every completion starts with
-``[TEST DOUBLE]`` and its model name says ``testdouble``.
+benchmarks). Nothing it produces is a real model's result: its model name says
+``testdouble``, every output carries ``metadata["test_double"] = True``, and every policy
+answer starts with ``[TEST DOUBLE]``.
 
 Behaviour (model args with ``-M key=value``):
 
@@ -26,6 +27,11 @@ Behaviour (model args with ``-M key=value``):
 - ``call_log=PATH``: append one JSON line per answered call (sample, epoch, Training-Free
   GRPO stage, turn, prompt hash), to count model calls across processes (e.g. a killed and
   resumed run).
+- judge and role calls (the AlpacaEval and WebWalkerQA judges, the self-play Challenger,
+  Solver, reward and quality judges: every call tagged with :mod:`harness.calls`) get a
+  reply in the exact format their parser reads, without the ``[TEST DOUBLE]`` text, whose
+  verdict follows the prompt's answer against its gold (:mod:`harness.testdouble_roles`).
+  Script mode answers them from the script like any other call.
 - Training-Free GRPO stage prompts (summary / advantage / consolidation / direct, made
   outside any sample) get well-formed TEST DOUBLE answers from
   :mod:`harness.tfgrpo.testdouble_replies`.
@@ -47,6 +53,7 @@ from inspect_ai.model import (
     ChatMessageAssistant,
     ChatMessageUser,
     GenerateConfig,
+    Logprobs,
     ModelAPI,
     ModelOutput,
     ModelUsage,
@@ -55,8 +62,14 @@ from inspect_ai.model import (
 from inspect_ai.model._model_output import ChatCompletionChoice
 from inspect_ai.tool import ToolCall, ToolChoice, ToolInfo
 
+from harness.calls import TaggedCall, read_call
+
 MARK = "[TEST DOUBLE]"
-"""Every completion of the test double starts with this."""
+"""Every policy answer of the test double starts with this (judge and role replies do not:
+their parsers read them whole; the output metadata labels them)."""
+
+TEST_DOUBLE_KEY = "test_double"
+"""``ModelOutput.metadata`` key set (True) on every output of the test double."""
 
 
 def _text(message: ChatMessage) -> str:
@@ -65,6 +78,15 @@ def _text(message: ChatMessage) -> str:
 
 def estimate_tokens(text: str) -> int:
     return max(1, len(text) // 4)
+
+
+def oracle_text(answer: str, correct: bool, p_correct: float) -> str:
+    """An oracle-mode answer: labelled, then ``answer`` as ``\\boxed{...}`` and ``<answer>...</answer>``."""
+    verdict = "correct" if correct else "deliberately wrong"
+    return (
+        f"{MARK} Scripted {verdict} answer (p_correct={p_correct}); not a real model.\n"
+        f"\\boxed{{{answer}}}\n<answer>{answer}</answer>"
+    )
 
 
 def wrong_answer(target: str) -> str:
@@ -145,7 +167,12 @@ class TestDoubleAPI(ModelAPI):
         if self.latency > 0:
             await anyio.sleep(self.latency)
         turn = sum(isinstance(m, ChatMessageAssistant) for m in input)
-        if self.script is not None:
+        call = read_call(input) if self.script is None else None
+        logprobs = None
+        if call is not None:
+            content, logprobs = self._role_reply(call, config)
+            tool_calls: list[ToolCall] = []
+        elif self.script is not None:
             content, tool_calls = self._scripted(input, turn)
         else:
             content, tool_calls = self._oracle(input, turn), []
@@ -172,10 +199,36 @@ class TestDoubleAPI(ModelAPI):
                 ChatCompletionChoice(
                     message=message,
                     stop_reason="tool_calls" if tool_calls else "stop",
+                    logprobs=logprobs,
                 )
             ],
             usage=usage,
+            metadata={TEST_DOUBLE_KEY: True, **({"call": call.kind} if call is not None else {})},
         )
+
+    def _draw(self, key: str) -> float:
+        """A deterministic uniform draw in [0, 1) for ``seed|key``."""
+        return int.from_bytes(hashlib.sha256(f"{self.seed}|{key}".encode()).digest()[:8], "big") / 2**64
+
+    def _role_reply(self, call: TaggedCall, config: GenerateConfig) -> tuple[str, Logprobs | None]:
+        """A judge's or role's reply in its parser's format (:mod:`harness.testdouble_roles`)."""
+        from inspect_ai.log._samples import sample_active
+
+        from harness import testdouble_roles
+
+        active = sample_active()
+        sample = active.sample if active is not None else None
+        target = sample.target if sample is not None else None
+        target = (target if isinstance(target, str) else target[0]) if target else None
+        stem = f"{sample.id}|{active.epoch}" if sample is not None and active is not None else "no-sample"
+        context = testdouble_roles.Context(
+            target=target,
+            key=f"{self.seed}|{stem}",
+            correct=lambda suffix: self._draw(f"{stem}|{suffix}") < self.p_correct,
+            policy_answer=lambda answer, correct: oracle_text(answer, correct, self.p_correct),
+        )
+        reply = testdouble_roles.reply(call, config, context)
+        return reply.content, reply.logprobs
 
     def _log_call(self, input: list[ChatMessage], turn: int) -> None:
         """One JSON line per answered call: which sample/epoch/turn (or Training-Free GRPO
@@ -232,15 +285,9 @@ class TestDoubleAPI(ModelAPI):
             return f"{MARK} Oracle mode answers only inside an inspect sample with a target."
         sample = active.sample
         target = sample.target if isinstance(sample.target, str) else sample.target[0]
-        key = f"{self.seed}|{sample.id}|{active.epoch}|{turn}".encode()
-        draw = int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2**64
-        correct = draw < self.p_correct
+        correct = self._draw(f"{sample.id}|{active.epoch}|{turn}") < self.p_correct
         answer = (sample.metadata or {}).get("oracle_answer", target) if correct else wrong_answer(target)
-        verdict = "correct" if correct else "deliberately wrong"
-        return (
-            f"{MARK} Scripted {verdict} answer (p_correct={self.p_correct}); not a real model.\n"
-            f"\\boxed{{{answer}}}\n<answer>{answer}</answer>"
-        )
+        return oracle_text(answer, correct, self.p_correct)
 
     def _oracle_tool_calls(self, turn: int, tools_offered: bool) -> tuple[str, list[ToolCall]] | None:
         """Oracle mode for a sample with ``metadata["oracle_tool_calls"]`` (same draw as
@@ -251,8 +298,7 @@ class TestDoubleAPI(ModelAPI):
         native = (active.sample.metadata or {}).get("oracle_tool_calls") if active is not None else None
         if active is None or not isinstance(native, list):
             return None
-        key = f"{self.seed}|{active.sample.id}|{active.epoch}|{turn}".encode()
-        correct = int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2**64 < self.p_correct
+        correct = self._draw(f"{active.sample.id}|{active.epoch}|{turn}") < self.p_correct
         note = f"(p_correct={self.p_correct}); not a real model."
         if not tools_offered:
             return None if correct else (f"{MARK} Scripted deliberately wrong answer {note}\n<answer>[]</answer>", [])

@@ -4,6 +4,10 @@ Per sample the judge sees the instruction and two outputs -- the reference
 (``metadata["reference_output"]``) and the evaluated model's -- labelled ``m`` (shown first)
 and ``M`` (shown second), and answers with the identifier of the better one.
 
+* Prompt: AlpacaEval 2.0's own file, verbatim (:data:`JUDGE_TEMPLATE`: system and user
+  messages in chat-ML blocks, single-brace placeholders). Any AlpacaEval prompt file can
+  replace it as-is (:func:`parse_judge_template`).
+
 * Order: ``random.Random("is_switched_outputs" + instruction + str(seed))`` decides per
   instruction whether the model's output is shown first (AlpacaEval's rule, seed 0); the
   preference is mapped back afterwards, so ``Score.value`` is always
@@ -16,7 +20,10 @@ and ``M`` (shown second), and answers with the identifier of the better one.
   or identifier probabilities summing above 1 (past rounding: 1.01), make the logprobs
   unusable (``metadata.note`` says why). Without usable logprobs the discrete answer (first
   word ``m`` / ``M``) gives 0 or 1.
-* Identical outputs: 0.5 (a draw) without calling the judge.
+* Identical outputs (``ties``): ``half`` (default, AlpacaEval's rule: its pairwise annotator
+  sets preference 1.5 for ``output_1 == output_2`` and never asks the judge) counts them 0.5
+  without a call; ``judge`` sends them to the judge like any other pair (the LSP paper's
+  26.5% for the base model against a copy of itself implies its ties were judged).
 * Unparseable answer, empty answer or missing reference: ``Score.unscored`` with the reason
   (``Score.reason`` and ``metadata.reason``) and a logged warning.
 
@@ -39,14 +46,16 @@ from __future__ import annotations
 import logging
 import math
 import random
+import re
 from typing import Any, NamedTuple
 
 import numpy as np
-from inspect_ai.model import ChatMessageSystem, ChatMessageUser, GenerateConfig, Logprob, ModelOutput, get_model
+from inspect_ai.model import ChatMessage, GenerateConfig, Logprob, ModelOutput, get_model
 from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric, scorer
 from inspect_ai.solver import TaskState
 
 from harness import alpaca_metrics as am
+from harness.calls import fill, message
 
 logger = logging.getLogger(__name__)
 
@@ -76,43 +85,105 @@ MAX_PROBABILITY_SUM = 1.01
 """Identifier probabilities summing above this are inconsistent (rounded real logprobs can
 exceed 1 by a hair): the logprobs are unusable."""
 
-JUDGE_SYSTEM = (
-    "You are a careful assistant that picks which of two AI model outputs better answers an "
-    "instruction. Your choice is used to rank models on a leaderboard of human preferences."
-)
-
-JUDGE_PROMPT = """Two AI models answered the instruction below. Decide which answer a typical human would prefer, judging helpfulness, correctness and quality (not length for its own sake).
+JUDGE_TEMPLATE = r'''<|im_start|>system
+You are a highly efficient assistant, who evaluates and selects the best large language model (LLMs) based on the quality of their responses to a given instruction. This process will be used to create a leaderboard reflecting the most accurate and human-preferred answers.
+<|im_end|>
+<|im_start|>user
+I require a leaderboard for various large language models. I'll provide you with prompts given to these models and their corresponding outputs. Your task is to assess these responses, and select the model that produces the best output from a human perspective.
 
 ## Instruction
 
-{{
-    "instruction": \"\"\"{instruction}\"\"\",
-}}
+{
+    "instruction": """{instruction}""",
+}
 
-## Model outputs
+## Model Outputs
 
-Each output is labelled with a model identifier.
+Here are the unordered outputs from the models. Each output is associated with a specific model, identified by a unique model identifier.
 
-{{
-    {{
+{
+    {
         "model_identifier": "m",
-        "output": \"\"\"{output_1}\"\"\"
-    }},
-    {{
+        "output": """{output_1}"""
+    },
+    {
         "model_identifier": "M",
-        "output": \"\"\"{output_2}\"\"\"
-    }}
-}}
+        "output": """{output_2}"""
+    }
+}
 
-## Your answer
+## Task
 
-Reply with the identifier of the better output and nothing else (no quotes, spaces or new lines): m or M.
+Evaluate the models based on the quality and relevance of their outputs, and select the model that generated the best output. Answer by providing the model identifier of the best model. We will use your output as the name of the best model, so make sure your output only contains one of the following model identifiers and nothing else (no quotes, no spaces, no new lines, ...): m or M.
 
 ## Best Model Identifier
-"""
-"""User message of the judge; ``{instruction}``, ``{output_1}`` (shown first, ``m``) and
-``{output_2}`` (shown second, ``M``). Our wording of AlpacaEval's prompt structure; pass the
-official text with ``-T judge_prompt=FILE`` for exact reproduction."""
+<|im_end|>'''
+"""The judge prompt: AlpacaEval 2.0's, verbatim (the reference's text: a judge prompt is part
+of the protocol). Source: ``src/alpaca_eval/evaluators_configs/alpaca_eval_clf_gpt4_turbo/
+alpaca_eval_clf.txt`` of tatsu-lab/alpaca_eval (Apache-2.0; commit 15fd513, the template of
+the ``weighted_alpaca_eval_gpt4_turbo`` annotator). Chat-ML blocks give the system and user
+messages; ``{instruction}``, ``{output_1}`` (shown first, ``m``) and ``{output_2}`` (shown
+second, ``M``) are its placeholders, single braces, every other brace literal."""
+
+JUDGE_FIELDS = ("instruction", "output_1", "output_2")
+"""The placeholders of a judge template; each appears exactly once (AlpacaEval's rule for batch size 1)."""
+
+CHATML_START, CHATML_END = "<|im_start|>", "<|im_end|>"
+CHATML_ROLES = ("system", "user", "assistant")
+
+TIES = ("half", "judge")
+"""``-T ties=``: identical outputs count 0.5 without a judge call (AlpacaEval's rule), or are judged."""
+
+_PLACEHOLDER = re.compile(r"\{([^\s{}]+)\}")
+"""AlpacaEval's placeholder pattern ``{([^ \s]+?)}`` without nested braces (linear time)."""
+
+
+def parse_judge_template(text: str) -> list[tuple[str, str]]:
+    """(role, content template) of each message of an AlpacaEval prompt file.
+
+    Read as AlpacaEval reads it: chat-ML blocks (``<|im_start|>ROLE`` line, content up to
+    ``<|im_end|>``), or, without them, one user message. Placeholders are single-brace
+    ``{instruction}``, ``{output_1}``, ``{output_2}``, each exactly once; every other brace is
+    literal. Unlike AlpacaEval, the blocks are split *before* the outputs are filled in, so an
+    output containing ``<|im_end|>`` cannot open a message of its own. Raises ValueError
+    naming what is wrong.
+    """
+    if "{{" in text or "}}" in text:
+        raise ValueError(
+            "it has doubled braces: judge prompts are read as AlpacaEval's prompt files "
+            "(single braces; only {instruction}, {output_1}, {output_2} are replaced, other braces stay as written)"
+        )
+    names = _PLACEHOLDER.findall(text)
+    unknown = sorted(set(names) - set(JUDGE_FIELDS))
+    wrong = [f"{{{n}}} {names.count(n)} times" for n in JUDGE_FIELDS if names.count(n) != 1]
+    if unknown or wrong:
+        problems = [f"unknown placeholder(s) {', '.join('{' + n + '}' for n in unknown)}"] if unknown else []
+        raise ValueError(
+            "; ".join(problems + wrong) + ": it must hold {instruction}, {output_1} and {output_2} once each"
+        )
+    body = text.strip()
+    if not body.startswith(CHATML_START):
+        if CHATML_START in body or CHATML_END in body:
+            raise ValueError(f"chat-ML prompts must start with {CHATML_START}")
+        return [("user", text)]
+    if not body.endswith(CHATML_END):
+        raise ValueError(f"chat-ML prompts must end with {CHATML_END}")
+    messages = []
+    for block in body.split(CHATML_START)[1:]:
+        head, _, content = block.partition("\n")
+        role = head.strip()
+        if role not in CHATML_ROLES:
+            raise ValueError(f"unsupported chat-ML role {role[:40]!r} (use {', '.join(CHATML_ROLES)})")
+        messages.append((role, content.split(CHATML_END, 1)[0]))
+    if not any(_PLACEHOLDER.search(c) for _, c in messages):
+        raise ValueError("no message holds the placeholders")
+    return messages
+
+
+def judge_messages(template: list[tuple[str, str]], instruction: str, output_1: str, output_2: str) -> list[ChatMessage]:
+    """The judge's messages: each block filled in one pass and stripped (as AlpacaEval strips them), tagged."""
+    values = {"instruction": instruction, "output_1": output_1, "output_2": output_2}
+    return [message("alpaca_judge", fill(content, values, strip=True), role=role) for role, content in template]  # type: ignore[arg-type]
 
 
 def is_switched(instruction: str, seed: int = SWAP_SEED) -> bool:
@@ -313,21 +384,21 @@ def length_controlled_winrate(
 
 def alpaca_judge(
     *,
-    judge_prompt: str = JUDGE_PROMPT,
-    judge_system: str | None = JUDGE_SYSTEM,
+    judge_prompt: str = JUDGE_TEMPLATE,
+    ties: str = "half",
     seed: int = SWAP_SEED,
     instruction_difficulty: str | None = None,
     gamed_baselines: str | None = None,
     lc_without_difficulty: bool = False,
 ) -> Scorer:
-    """The pairwise judge scorer with its metrics (the LC metric configured by the files given)."""
-    try:
-        judge_prompt.format(instruction="", output_1="", output_2="")
-    except (KeyError, IndexError, ValueError) as ex:
-        raise ValueError(
-            f"judge prompt template is invalid ({type(ex).__name__}: {ex}): it may use only {{instruction}}, "
-            "{output_1} and {output_2}; write literal braces doubled"
-        ) from ex
+    """The pairwise judge scorer with its metrics (the LC metric configured by the files given).
+
+    ``judge_prompt`` is the text of an AlpacaEval prompt file (see :func:`parse_judge_template`);
+    ``ties`` one of :data:`TIES`.
+    """
+    if ties not in TIES:
+        raise ValueError(f"ties must be one of {', '.join(TIES)}, not {ties!r}")
+    template = parse_judge_template(judge_prompt)
     metrics = [
         win_rate(),
         standard_error(),
@@ -337,12 +408,10 @@ def alpaca_judge(
         avg_length(),
         length_controlled_winrate(instruction_difficulty, gamed_baselines, lc_without_difficulty),
     ]
-    return scorer(metrics=metrics, name="alpaca_judge")(_alpaca_judge)(
-        judge_prompt=judge_prompt, judge_system=judge_system, seed=seed
-    )
+    return scorer(metrics=metrics, name="alpaca_judge")(_alpaca_judge)(template=template, ties=ties, seed=seed)
 
 
-def _alpaca_judge(judge_prompt: str, judge_system: str | None, seed: int) -> Scorer:
+def _alpaca_judge(template: list[tuple[str, str]], ties: str, seed: int) -> Scorer:
     async def score(state: TaskState, target: Target) -> Score:
         instruction = state.input_text
         model_output = state.output.completion
@@ -351,19 +420,18 @@ def _alpaca_judge(judge_prompt: str, judge_system: str | None, seed: int) -> Sco
         if reference is None:
             return _unscored("no reference output for this instruction", metadata=meta)
         meta["reference_length"] = len(reference)
-        if model_output == reference:
+        if ties == "half" and model_output == reference:
             return Score(value=0.5, answer="draw", explanation="identical outputs: draw, judge not called",
                          metadata={**meta, "method": "identical", "preference": 1.5})
         switched = is_switched(instruction, seed)
         first, second = (model_output, reference) if switched else (reference, model_output)
-        messages = ([ChatMessageSystem(content=judge_system)] if judge_system else []) + [
-            ChatMessageUser(content=judge_prompt.format(instruction=instruction, output_1=first, output_2=second))
-        ]
         judge = get_model(role="grader", default=DEFAULT_JUDGE)
-        result = await judge.generate(messages, config=JUDGE_CONFIG)
+        result = await judge.generate(judge_messages(template, instruction, first, second), config=JUDGE_CONFIG)
         reading = parse_judge(result)
         raw = (result.completion or "")[:MAX_JUDGE_TEXT]
         meta.update(switched=switched, raw_completion=raw)
+        if model_output == reference:
+            meta["identical"] = True
         if reading.note is not None:
             meta["note"] = reading.note
         if reading.value is None:

@@ -26,13 +26,13 @@ Score value (one per game; the metrics average over games):
 from __future__ import annotations
 
 import math
-import re
 
-from inspect_ai.model import ChatMessageUser, Model, get_model
+from inspect_ai.model import Model, get_model
 from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, mean, metric, scorer, stderr
 from inspect_ai.solver import TaskState
 from inspect_ai.util import collect
 
+from harness.calls import CallKind, Filled, fill, message
 from harness.self_play import (
     NEAR_DUPLICATE_THRESHOLD,
     STORE_KEY,
@@ -85,21 +85,21 @@ QUALITY_RANGE = (0.0, 7.0)
 MAX_JUDGED_CHARS = 32_000
 """Instruction and answer are cut to this many characters in a judge prompt (a bound on hostile output)."""
 
-_FIELD = re.compile(r"\{(instruction|response)\}")
-
-
-def judge_prompt(template: str, instruction: str, response: str) -> str:
-    """Fill ``{instruction}`` and ``{response}`` in one pass (model text may itself hold braces)."""
+def judge_prompt(template: str, instruction: str, response: str) -> Filled:
+    """Fill ``{instruction}`` and ``{response}`` in one pass (model text may itself hold braces),
+    each cut to :data:`MAX_JUDGED_CHARS`; the result records where each value went."""
 
     def cut(text: str) -> str:
         return text if len(text) <= MAX_JUDGED_CHARS else text[:MAX_JUDGED_CHARS] + " [...truncated]"
 
-    values = {"instruction": cut(instruction), "response": cut(response)}
-    return _FIELD.sub(lambda m: values[m.group(1)], template)
+    return fill(template, {"instruction": cut(instruction), "response": cut(response)})
 
 
-async def _judge(model: Model, template: str, instruction: str, response: str, low: float, high: float) -> Judgement:
-    output = await model.generate([ChatMessageUser(content=judge_prompt(template, instruction, response))])
+async def _judge(
+    model: Model, kind: CallKind, template: str, instruction: str, response: str, low: float, high: float
+) -> Judgement:
+    prompt = message(kind, judge_prompt(template, instruction, response), low=low, high=high)
+    output = await model.generate([prompt])
     if output.error:
         return Judgement(value=None, reason="judge_error", raw=output.error[:500])
     return parse_score(output.completion, low, high)
@@ -174,9 +174,9 @@ def lsp_rewards(
             if q.instruction is None:
                 continue
             for answer in q.answers:
-                jobs.append(_judge(grader, REWARD_PROMPT, q.instruction, answer, *REWARD_RANGE))
+                jobs.append(_judge(grader, "lsp_reward", REWARD_PROMPT, q.instruction, answer, *REWARD_RANGE))
                 if quality_judge is not None:
-                    jobs.append(_judge(quality_judge, SELF_REWARD_PROMPT, q.instruction, answer, *QUALITY_RANGE))
+                    jobs.append(_judge(quality_judge, "lsp_quality", SELF_REWARD_PROMPT, q.instruction, answer, *QUALITY_RANGE))
         judged = iter(await collect(*jobs))
 
         rewards: list[list[Judgement]] = []

@@ -5,6 +5,11 @@ official WebWalker evaluation and Training-Free GRPO / youtu-agent both use: the
 sees QUESTION, CONTEXT (the gold answer) and STUDENT ANSWER, reasons, and ends with
 ``GRADE: CORRECT`` or ``GRADE: INCORRECT``.
 
+**Prompt.** :data:`JUDGE_TEMPLATE` by default; ``web_judge(template=...)`` takes any prompt
+with a placeholder for each of question, gold answer and student answer, under our names,
+LangChain ``cot_qa``'s, Training-Free GRPO's or youtu-agent's (:data:`JUDGE_FIELDS`), so
+LangChain's original ``cot_qa`` prompt file works as-is (:func:`read_judge_prompt`).
+
 **Judge model.** The ``grader`` model role (``--model-role grader=openai/gpt-4o``);
 unbound, :data:`DEFAULT_GRADER` (``openai/gpt-4o``), at temperature 0 and seed 42
 (:data:`GRADER_CONFIG`; a config given with the role wins). Upstream differ: LangChain's
@@ -49,6 +54,7 @@ from __future__ import annotations
 
 import re
 import string
+from pathlib import Path
 
 from inspect_ai.model import GenerateConfig, get_model
 from inspect_ai.scorer import (
@@ -66,6 +72,8 @@ from inspect_ai.scorer import (
     stderr,
 )
 from inspect_ai.solver import TaskState
+
+from harness.calls import Filled, fill, message
 
 JUDGE_TEMPLATE = """\
 You are a teacher grading a quiz.
@@ -86,6 +94,19 @@ CONTEXT: {answer}
 STUDENT ANSWER: {prediction}
 EXPLANATION:"""
 """The judge prompt (``{question}``, ``{answer}`` = gold answer, ``{prediction}``)."""
+
+JUDGE_FIELDS = {
+    "question": ("question", "query", "problem"),
+    "answer": ("answer", "context", "correct_answer"),
+    "prediction": ("prediction", "result", "response"),
+}
+"""The judge prompt's three slots and the placeholder names each accepts: ours, LangChain's
+``cot_qa`` (``query``, ``context``, ``result``), Training-Free GRPO's (``problem``, ``answer``,
+``response``) and youtu-agent's (``question``, ``correct_answer``, ``response``)."""
+
+_ALIASES = {alias: slot for slot, aliases in JUDGE_FIELDS.items() for alias in aliases}
+_ANY_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]\w{0,60})\s*\}\}|\{([A-Za-z_]\w{0,60})\}")
+"""``{name}`` or ``{{ name }}`` for any identifier (bounded, no nesting: linear)."""
 
 DEFAULT_GRADER = "openai/gpt-4o"
 """Judge model when the ``grader`` role is not bound."""
@@ -160,6 +181,57 @@ def parse_grade(text: str, parsing: str = "lenient") -> bool | None:
     return None
 
 
+def check_judge_template(template: str) -> str:
+    """``template`` if it is a usable judge prompt, else ValueError naming the problem.
+
+    Placeholders are ``{name}`` (LangChain, AlpacaEval) or ``{{ name }}`` (Jinja, youtu-agent)
+    with the names of :data:`JUDGE_FIELDS`; each slot must be used; every other brace is literal.
+    """
+    names = [m.group(1) or m.group(2) for m in _ANY_PLACEHOLDER.finditer(template)]
+    unknown = sorted({n for n in names if n not in _ALIASES})
+    missing = [slot for slot in JUDGE_FIELDS if not any(_ALIASES.get(n) == slot for n in names)]
+    if unknown or missing:
+        accepted = "; ".join(f"{slot}: " + ", ".join("{" + a + "}" for a in aliases) for slot, aliases in JUDGE_FIELDS.items())
+        problems = ([f"unknown placeholder(s) {', '.join('{' + n + '}' for n in unknown)}"] if unknown else []) + (
+            [f"no placeholder for the {', '.join(missing)}"] if missing else []
+        )
+        raise ValueError(f"{'; '.join(problems)} (accepted: {accepted})")
+    return template
+
+
+def read_judge_prompt(path: str) -> str:
+    """The judge prompt in a file: its text, or the ``template`` of a LangChain prompt saved as
+    JSON or YAML (``PromptTemplate.save``; an f-string template's doubled braces become single)."""
+    text = Path(path).expanduser().read_text(encoding="utf-8")
+    if Path(path).suffix.lower() in (".json", ".yaml", ".yml"):
+        import yaml
+
+        try:
+            saved = yaml.safe_load(text)  # JSON is YAML
+        except yaml.YAMLError as ex:
+            raise ValueError(f"not a LangChain prompt file ({str(ex).splitlines()[0]})") from None
+        if not isinstance(saved, dict) or not isinstance(saved.get("template"), str):
+            raise ValueError("a .json/.yaml judge prompt must be a LangChain prompt file with a 'template' string")
+        text = saved["template"]
+        if saved.get("template_format", "f-string") == "f-string":
+            try:  # str.format syntax: parse() unescapes doubled braces; fields stay {name}
+                parts = list(string.Formatter().parse(text))
+            except ValueError as ex:
+                raise ValueError(f"its f-string template is malformed ({ex})") from None
+            text = "".join(literal + ("{" + field + "}" if field is not None else "") for literal, field, _, _ in parts)
+    return check_judge_template(text)
+
+
+def judge_prompt(template: str, question: str, answer: str, prediction: str) -> Filled:
+    """The judge's prompt (placeholders filled in one pass), with each slot's span."""
+    slots = {"question": question, "answer": answer, "prediction": prediction}
+    filled = fill(template, {alias: slots[slot] for alias, slot in _ALIASES.items()})
+    spans: dict[str, tuple[int, int]] = {}
+    for alias, span in sorted(filled.spans.items(), key=lambda kv: kv[1]):
+        spans.setdefault(_ALIASES[alias], span)
+    return Filled(text=filled.text, spans=spans)
+
+
 def cell_of(type_: str | None, difficulty: str | None) -> str:
     """The paper's cell label, e.g. ``single_source/easy``."""
     return f"{type_ or 'unknown'}/{difficulty or 'unknown'}"
@@ -183,16 +255,20 @@ def judge_metrics(cells: bool) -> list[Metric]:
     return metrics
 
 
-def web_judge(parsing: str = "lenient", cells: bool = True, model: str | None = None) -> Scorer:
+def web_judge(
+    parsing: str = "lenient", cells: bool = True, model: str | None = None, template: str = JUDGE_TEMPLATE
+) -> Scorer:
     """The quiz-grading judge (see module docstring).
 
     Args:
         parsing: ``lenient`` (LangChain) or ``strict`` (youtu-agent) GRADE parsing.
         cells: also report accuracy per ``metadata.cell`` (type x difficulty) and overall.
         model: judge model; default: the ``grader`` role, else :data:`DEFAULT_GRADER`.
+        template: the judge prompt (see :func:`check_judge_template`).
     """
     if parsing not in PARSINGS:
         raise ValueError(f"judge parsing must be one of {', '.join(PARSINGS)}, not {parsing!r}")
+    check_judge_template(template)
 
     @scorer(metrics=judge_metrics(cells), name="web_judge")
     def web_judge_scorer() -> Scorer:
@@ -207,12 +283,8 @@ def web_judge(parsing: str = "lenient", cells: bool = True, model: str | None = 
                     metadata={**meta, "reason": "no_answer"},
                 )
             grader = get_model(model, role="grader", default=DEFAULT_GRADER, config=GRADER_CONFIG)
-            prompt = JUDGE_TEMPLATE.format(
-                question=state.input_text,
-                answer=target.text,
-                prediction=prediction[:MAX_PREDICTION_CHARS],
-            )
-            result = await grader.generate(prompt)
+            filled = judge_prompt(template, state.input_text, target.text, prediction[:MAX_PREDICTION_CHARS])
+            result = await grader.generate([message("web_judge", filled)])
             judged = result.completion
             meta["judge"] = str(grader)
             meta["judge_stop_reason"] = result.stop_reason  # e.g. max_tokens: a reply cut before its grade

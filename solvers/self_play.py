@@ -17,10 +17,11 @@ answering another task's samples.
 
 from __future__ import annotations
 
-from inspect_ai.model import ChatMessageUser, Model, ModelOutput, get_model
+from inspect_ai.model import ChatMessage, Model, ModelOutput, get_model
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.util import collect
 
+from harness.calls import Filled, fill, message
 from harness.self_play import STORE_KEY, GameRollouts, Query, extract_instruction
 
 CHALLENGER_PROMPT = """\
@@ -63,12 +64,18 @@ def challenger_prompt(task: str = "", template: str = "") -> str:
     return CHALLENGER_PROMPT.format(task=task or "None", template=template or "None")
 
 
-async def _sample(model: Model, prompt: str) -> tuple[str, str | None]:
+async def _sample(model: Model, prompt: ChatMessage) -> tuple[str, str | None]:
     """One fresh completion; a provider error becomes a reason instead of ending the game."""
-    output: ModelOutput = await model.generate([ChatMessageUser(content=prompt)], cache=False)
+    output: ModelOutput = await model.generate([prompt], cache=False)
     if output.error:
         return output.completion or "", f"model_error: {output.error[:200]}"
     return output.completion or "", None
+
+
+def _solver_prompt(query: Query, answer: int) -> ChatMessage:
+    """The instruction as the Solver's whole user message (tagged with the query and answer index)."""
+    filled = fill("{instruction}", {"instruction": query.instruction or ""})
+    return message("lsp_solver", filled, query=query.index, answer=answer)
 
 
 @solver
@@ -82,7 +89,9 @@ def lsp_game(n: int = DEFAULT_N, g: int = DEFAULT_G, max_instruction_chars: int 
         solver_model = get_model(role="solver")
         prompt = state.input_text
 
-        raws = await collect(*(_sample(challenger, prompt) for _ in range(n)))
+        raws = await collect(
+            *(_sample(challenger, message("lsp_challenger", Filled(text=prompt), query=i)) for i in range(n))
+        )
         queries: list[Query] = []
         for i, (raw, error) in enumerate(raws):
             instruction, reason = extract_instruction(raw, max_instruction_chars)
@@ -92,7 +101,7 @@ def lsp_game(n: int = DEFAULT_N, g: int = DEFAULT_G, max_instruction_chars: int 
 
         usable = [q for q in queries if q.instruction is not None]
         answers = await collect(
-            *(_sample(solver_model, q.instruction or "") for q in usable for _ in range(g))
+            *(_sample(solver_model, _solver_prompt(q, j)) for q in usable for j in range(g))
         )
         for k, q in enumerate(usable):
             # a Solver call that errored still counts as an answer (the empty one): the

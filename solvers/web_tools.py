@@ -30,10 +30,11 @@ import re
 from typing import Any
 from urllib.parse import urlparse
 
-from inspect_ai.model import ChatMessageUser, get_model
+from inspect_ai.model import ChatMessage, get_model
 from inspect_ai.tool import Tool, ToolDef, web_search
 from inspect_ai.util import LimitExceededError, collect, store
 
+from harness.calls import fill, message
 from harness.serper import SerperClient, format_results
 from harness.web import Link, Page, WebClient, is_private_host, site_host
 
@@ -263,14 +264,15 @@ def web_qa_tool(
         content = reader_content(page, reader_max_chars)
         reader = get_model(role=reader_role, default=get_model())
 
-        async def ask(prompt: str) -> str:
-            output = await reader.generate([ChatMessageUser(content=prompt)])
+        async def ask(prompt: ChatMessage) -> str:
+            output = await reader.generate([prompt])
             return output.completion.strip()[:READER_MAX_OUTPUT]
 
         fields = {"query": question, "url": page.final_url or url, "content": content}
         summary, links_reply = await collect(
-            ask(PAGE_QA_PROMPT.format(**fields)),
-            ask(RELATED_LINKS_PROMPT.format(max_links=MAX_RELATED_LINKS, **fields)),
+            ask(message("page_summary", fill(PAGE_QA_PROMPT, fields))),
+            ask(message("page_links", fill(RELATED_LINKS_PROMPT, {**fields, "max_links": str(MAX_RELATED_LINKS)}),
+                        max_links=MAX_RELATED_LINKS)),
         )
         allowed = page_urls(content) | {l.url for l in page.links}
         kept, dropped = keep_page_links(links_reply, allowed)

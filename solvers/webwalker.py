@@ -38,6 +38,7 @@ import json
 from typing import Any
 
 from inspect_ai.model import (
+    ChatMessage,
     ChatMessageAssistant,
     ChatMessageSystem,
     ChatMessageUser,
@@ -49,6 +50,7 @@ from inspect_ai.model import (
 from inspect_ai.solver import Generate, Solver, TaskState, chain, prompt_template, solver
 from pydantic import BaseModel, Field
 
+from harness.calls import CallKind, fill, message
 from harness.web import FetchSettings, WebClient
 from solvers.base import BuiltSolver
 from solvers.web import WALKER_USER
@@ -149,11 +151,16 @@ def parse_verdict(reply: str, flag: str, field: str) -> tuple[bool | None, str]:
     return value, text_value
 
 
+def critic_prompt(kind: CallKind, template: str, **values: str) -> ChatMessage:
+    """The critic's user message: ``template`` filled in one pass, tagged as a ``kind`` call."""
+    return message(kind, fill(template, values))
+
+
 async def critic_verdict(
-    critic: Model, record: WalkerRecord, system: str, user: str, flag: str, field: str
+    critic: Model, record: WalkerRecord, system: str, user: ChatMessage, flag: str, field: str
 ) -> tuple[bool, str]:
     """One critic call: (positive?, text). An unreadable reply is a "no" and is counted."""
-    output = await critic.generate([ChatMessageSystem(content=system), ChatMessageUser(content=user)])
+    output = await critic.generate([ChatMessageSystem(content=system), user])
     record.critic_calls += 1
     verdict, text = parse_verdict(output.completion, flag, field)
     if verdict is None:
@@ -213,7 +220,7 @@ def webwalker_agent(client: WebClient, max_steps: int, instructions: str) -> Sol
                 page = result.messages[-1].text
                 useful, information = await critic_verdict(
                     critic, record, CRITIC_INFORMATION_PROMPT,
-                    CRITIC_INFORMATION_USER.format(question=question, observation=page),
+                    critic_prompt("walker_information", CRITIC_INFORMATION_USER, question=question, observation=page),
                     "usefulness", "information",
                 )
                 if not useful or not information:
@@ -222,7 +229,7 @@ def webwalker_agent(client: WebClient, max_steps: int, instructions: str) -> Sol
                 memory = "\n".join(f"{i}. {m}" for i, m in enumerate(record.memory, 1))
                 judged, text = await critic_verdict(
                     critic, record, CRITIC_ANSWER_PROMPT,
-                    CRITIC_ANSWER_USER.format(question=question, memory=memory),
+                    critic_prompt("walker_answer", CRITIC_ANSWER_USER, question=question, memory=memory),
                     "judge", "answer",
                 )
                 if judged and text:

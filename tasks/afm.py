@@ -83,9 +83,11 @@ def afm100(
     setting: str = "search",
     solver: str | None = None,
     judge_parsing: str = "lenient",
+    judge_prompt: str | None = None,
     **solver_args: Any,
 ) -> Task:
-    """AFM-100 (Training-Free GRPO's web training set), question-only ``search`` setting."""
+    """AFM-100 (Training-Free GRPO's web training set), question-only ``search`` setting;
+    ``-T judge_prompt=FILE`` as for WebWalkerQA."""
     if (solver or setting) in ("walker", "walker_react", "webwalker"):
         raise DataUnavailable(f"afm100 rows have no root_url, so the {solver or setting} agent cannot run; use -T setting=search.")
     samples = load_afm(data, n, seed)
@@ -98,4 +100,5 @@ def afm100(
         judge_parsing,
         cells=False,
         metadata={"n": n, "seed": seed, "subset_definition": "TFG sampling_AFM_web_RL"},
+        judge_prompt=judge_prompt,
     )

@@ -5,7 +5,7 @@ problems each, or a local copy in the same schema with ``-T data=PATH``. Sample 
 stable and readable: ``2024-I-1`` (year, exam, problem number) from the AoPS url.
 
 Defaults follow the paper's evaluation: 32 epochs reduced with ``mean`` (Mean@32) and
-``pass_at_k`` for k in 1, 2, 4, 8, 16, 32; temperature 0.3, top_p 0.95. ``--epochs``,
+``pass_at_k`` for k in 1, 2, 4, 8, 16, 32; temperature 0.3, top_p 0.95, max_tokens 16384. ``--epochs``,
 ``--temperature`` etc. override them the usual inspect way.
 """
 
@@ -25,8 +25,9 @@ from scorers.math import math_answer
 MATH_PROMPT = "{prompt}\n\nPlease reason step by step, and put your final answer within \\boxed{{}}."
 """User prompt for math problems (``{prompt}`` is the problem text)."""
 
-MATH_CONFIG = GenerateConfig(temperature=0.3, top_p=0.95)
-"""The paper's evaluation sampling settings."""
+MATH_CONFIG = GenerateConfig(temperature=0.3, top_p=0.95, max_tokens=16384)
+"""The paper's evaluation sampling settings; ``max_tokens`` is Training-Free GRPO's
+``rollout_max_tokens`` (16384, its code's default for every rollout)."""
 
 MEAN_AT = 32
 """Epochs per problem: Mean@32."""

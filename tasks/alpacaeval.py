@@ -16,15 +16,25 @@ Reference side (``-T reference=``):
   This is the Language Self-Play setting ("against a copy of the base model").
 
 Judge: the ``grader`` model role (default ``openai/gpt-4-1106-preview``, AlpacaEval 2.0's
-annotator), see scorers/alpacaeval.py. Ties count 0.5 in ``win_rate``.
+annotator) with AlpacaEval's own prompt file (``-T judge_prompt=`` takes any AlpacaEval prompt
+file as-is), see scorers/alpacaeval.py. A judged draw counts 0.5 in ``win_rate``; identical
+outputs count 0.5 without a judge call (``-T ties=half``, AlpacaEval's rule) or are judged
+(``-T ties=judge``).
+
+The sample's target is its reference output (what the answer is compared with), also kept
+as ``metadata.reference_output``. Generation: ``max_tokens`` 4096 (AlpacaEval's model
+configs, e.g. its gpt4_1106_preview reference outputs and the Llama-3 models, use 4096),
+other settings the provider's.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
 from inspect_ai import Task, task
+from inspect_ai._util.error import PrerequisiteError
 from inspect_ai.dataset import Sample
 from inspect_ai.model import GenerateConfig
 from inspect_ai.scorer._reducer import create_reducers
@@ -32,7 +42,7 @@ from inspect_ai.scorer._reducer import create_reducers
 from harness.alpaca_metrics import read_json_records
 from harness.datasets import DataUnavailable, load_dataset
 from harness.task import harness_task
-from scorers.alpacaeval import DEFAULT_JUDGE, JUDGE_PROMPT, SWAP_SEED, alpaca_judge
+from scorers.alpacaeval import DEFAULT_JUDGE, JUDGE_TEMPLATE, SWAP_SEED, TIES, alpaca_judge, parse_judge_template
 
 PROMPT = "{prompt}"
 """The instruction is the whole user message (as AlpacaEval generates model outputs)."""
@@ -40,6 +50,12 @@ PROMPT = "{prompt}"
 HF_PATH = "tatsu-lab/alpaca_eval"
 HF_CONFIG = "alpaca_eval_gpt4_baseline"
 HF_SPLIT = "eval"
+
+ALPACA_CONFIG = GenerateConfig(max_tokens=4096)
+"""The evaluated model's generation settings: AlpacaEval's model configs' ``max_tokens``."""
+
+JUDGE_TEMPLATE_NAME = "alpaca_eval_clf_gpt4_turbo (AlpacaEval 2.0, verbatim)"
+"""How the default judge prompt is recorded in the task metadata."""
 
 
 def load_alpacaeval(data: str | None) -> list[Sample]:
@@ -52,6 +68,7 @@ def load_alpacaeval(data: str | None) -> list[Sample]:
         return Sample(
             id=index,
             input=str(record["instruction"]),
+            target=str(output) if output is not None else "",
             metadata={
                 "index": index,
                 "dataset": record.get("dataset"),
@@ -110,6 +127,7 @@ def with_reference(samples: list[Sample], reference: str) -> list[Sample]:
         out = outputs.get(str(s.input))
         found += out is not None
         s.metadata = {**(s.metadata or {}), "reference_output": out, "reference_generator": generator or reference}
+        s.target = out if out is not None else ""
     if not found:
         raise DataUnavailable(
             f"-T reference={reference}: none of its {len(outputs)} outputs matches an instruction of the data."
@@ -117,11 +135,27 @@ def with_reference(samples: list[Sample], reference: str) -> list[Sample]:
     return samples
 
 
+def judge_prompt_arg(path: str | None) -> tuple[str, str]:
+    """(prompt text, label) of ``-T judge_prompt=``: the file as-is, or the official default."""
+    if path is None:
+        return JUDGE_TEMPLATE, JUDGE_TEMPLATE_NAME
+    p = Path(path).expanduser()
+    try:
+        text = p.read_text(encoding="utf-8")
+        parse_judge_template(text)
+    except OSError as ex:
+        raise PrerequisiteError(f"-T judge_prompt={path}: cannot be read ({ex.strerror or ex}).") from None
+    except ValueError as ex:
+        raise PrerequisiteError(f"-T judge_prompt={path}: {ex}.") from None
+    return text, str(p)
+
+
 @task
 def alpacaeval(
     data: str | None = None,
     reference: str | None = None,
     judge_prompt: str | None = None,
+    ties: str = "half",
     seed: int = SWAP_SEED,
     instruction_difficulty: str | None = None,
     gamed_baselines: str | None = None,
@@ -134,24 +168,28 @@ def alpacaeval(
     Args:
       data: local copy of the eval set (default: the HF hub).
       reference: reference outputs (model-outputs file or inspect log); default the data's ``output``.
-      judge_prompt: file holding the judge's user-message template (``{instruction}``,
-        ``{output_1}``, ``{output_2}``; literal braces doubled).
+      judge_prompt: an AlpacaEval judge prompt file, read as-is (chat-ML blocks, single-brace
+        ``{instruction}``, ``{output_1}``, ``{output_2}``); default AlpacaEval 2.0's own.
+      ties: ``half`` (identical outputs count 0.5, no judge call: AlpacaEval) or ``judge``.
       seed: seed of the per-instruction order randomisation (AlpacaEval: 0).
       instruction_difficulty: per-instruction difficulty file, enables ``length_controlled_winrate``.
       gamed_baselines: ``df_gamed.csv``, makes the LC fit the official regularised one.
       lc_without_difficulty: report an LC win rate from the minimal GLM when no difficulty file is given.
     """
+    if ties not in TIES:
+        raise PrerequisiteError(f"alpacaeval: -T ties must be one of {', '.join(TIES)}, not {ties!r}.")
+    prompt, prompt_label = judge_prompt_arg(judge_prompt)
     samples = load_alpacaeval(data)
     if reference is not None:
         samples = with_reference(samples, reference)
     elif not any((s.metadata or {}).get("reference_output") is not None for s in samples):
         raise DataUnavailable("The data has no reference outputs ('output' field): pass -T reference=FILE_OR_LOG.")
-    prompt = Path(judge_prompt).expanduser().read_text(encoding="utf-8") if judge_prompt else JUDGE_PROMPT
     return harness_task(
         dataset=samples,
         name="alpacaeval",
         scorer=alpaca_judge(
             judge_prompt=prompt,
+            ties=ties,
             seed=seed,
             instruction_difficulty=instruction_difficulty,
             gamed_baselines=gamed_baselines,
@@ -162,7 +200,13 @@ def alpacaeval(
         solver_args=solver_args,
         judges={"grader": DEFAULT_JUDGE},
         epochs=1,
-        config=GenerateConfig(),
+        config=ALPACA_CONFIG,
         reducers=create_reducers(["mean"]),
-        metadata={"reference": reference or f"{HF_PATH}:{HF_CONFIG} output", "judge_role": "grader"},
+        metadata={
+            "reference": reference or f"{HF_PATH}:{HF_CONFIG} output",
+            "judge_role": "grader",
+            "ties": ties,
+            "judge_prompt": prompt_label,
+            "judge_prompt_sha256": hashlib.sha256(prompt.encode("utf-8")).hexdigest(),
+        },
     )

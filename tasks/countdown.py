@@ -32,6 +32,7 @@ from typing import Any
 from inspect_ai import Task, task
 from inspect_ai._util.error import PrerequisiteError
 from inspect_ai.dataset import Sample
+from inspect_ai.model import GenerateConfig
 
 from harness.countdown import generate_instances, solve
 from harness.datasets import DataUnavailable, load_dataset
@@ -47,6 +48,9 @@ PROMPT = (
     "answer in <answer> </answer> tags, for example <answer> (1 + 2) / 3 </answer>."
 )
 """User prompt (TinyZero's instruction, without its system prompt and assistant prefill)."""
+
+COUNTDOWN_CONFIG = GenerateConfig(max_tokens=1024)
+"""TinyZero's response budget (``data.max_response_length=1024``); other settings the provider's."""
 
 HF_PATH = "Jiayi-Pan/Countdown-Tasks-3to4"
 HF_TEST_START = 327_680
@@ -135,6 +139,7 @@ def countdown(
         solver=solver,
         solver_args=solver_args,
         epochs=1,
+        config=COUNTDOWN_CONFIG,
         metadata={
             "countdown_source": "file" if data is not None else source,
             "countdown_seed": seed if data is None and source == "generate" else None,

@@ -47,8 +47,8 @@ from solvers.self_play import DEFAULT_G, DEFAULT_N, MAX_INSTRUCTION_CHARS, chall
 DEFAULT_GAMES = 4
 """Games (samples) when no seed file is given."""
 
-GAME_CONFIG = GenerateConfig(temperature=1.0)
-"""Rollouts are sampled."""
+GAME_CONFIG = GenerateConfig(temperature=1.0, max_tokens=4096)
+"""Rollouts are sampled; ``max_tokens`` as the AlpacaEval task (the paper states none)."""
 
 
 def seed_to_sample(record: dict[str, Any], i: int) -> Sample:

@@ -32,15 +32,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from pathlib import Path
 from typing import Any, Callable
 
 from inspect_ai import Task, task
+from inspect_ai._util.error import PrerequisiteError
 from inspect_ai.dataset import Sample
 from inspect_ai.model import GenerateConfig
 
 from harness.datasets import DataUnavailable, load_dataset
 from harness.task import harness_task, paper_reducers
-from scorers.web_judge import DEFAULT_GRADER, cell_of, web_judge
+from scorers.web_judge import DEFAULT_GRADER, JUDGE_TEMPLATE, cell_of, read_judge_prompt, web_judge
 from solvers.web import SETTING_ALIASES
 from solvers.web import SETTINGS as SETTING_DESCRIPTIONS
 
@@ -50,10 +52,13 @@ SPLITS = ("main", "silver")
 QUESTION_PROMPT = "{prompt}"
 """User prompt: the question itself (each setting's solver adds its own framing)."""
 
-WEB_CONFIG = GenerateConfig(temperature=0.3, top_p=0.95)
+MAX_TOKENS = 16384
+"""Tokens per agent call: Training-Free GRPO's ``rollout_max_tokens`` (WebWalker states none)."""
+
+WEB_CONFIG = GenerateConfig(temperature=0.3, top_p=0.95, max_tokens=MAX_TOKENS)
 """Agent sampling settings (youtu-agent's web agent config)."""
 
-WALKER_CONFIG = GenerateConfig(top_p=0.8)
+WALKER_CONFIG = GenerateConfig(top_p=0.8, max_tokens=MAX_TOKENS)
 """Sampling settings of the WebWalker settings (WebWalker's demo: ``top_p`` 0.8, the
 provider's default temperature)."""
 
@@ -141,6 +146,18 @@ def load_webwalkerqa(data: str | None, split: str = "main", subset: int | None =
     return stratified_subset(samples, subset, seed) if subset else samples
 
 
+def judge_prompt_arg(path: str | None) -> tuple[str, str]:
+    """(judge prompt, label) of ``-T judge_prompt=``: the file's template, or the harness's default."""
+    if path is None:
+        return JUDGE_TEMPLATE, "default (scorers/web_judge.py)"
+    try:
+        return read_judge_prompt(path), str(Path(path).expanduser())
+    except OSError as ex:
+        raise PrerequisiteError(f"-T judge_prompt={path}: cannot be read ({ex.strerror or ex}).") from None
+    except ValueError as ex:
+        raise PrerequisiteError(f"-T judge_prompt={path}: {ex}.") from None
+
+
 def web_task(
     samples: list[Sample],
     name: str,
@@ -150,8 +167,10 @@ def web_task(
     judge_parsing: str,
     cells: bool,
     metadata: dict[str, Any],
+    judge_prompt: str | None = None,
 ) -> Task:
     """A web QA task: the setting's agent (unless ``solver`` is given) and the quiz judge."""
+    template, template_label = judge_prompt_arg(judge_prompt)
     setting = SETTING_ALIASES.get(setting, setting)
     if setting not in SETTINGS:
         raise DataUnavailable(f"-T setting={setting}: choose one of {', '.join(SETTINGS)}.")
@@ -159,7 +178,7 @@ def web_task(
     return harness_task(
         dataset=samples,
         name=name,
-        scorer=web_judge(parsing=judge_parsing, cells=cells),
+        scorer=web_judge(parsing=judge_parsing, cells=cells, template=template),
         template=QUESTION_PROMPT,
         solver=chosen,
         solver_args=solver_args,
@@ -171,6 +190,8 @@ def web_task(
             "setting": chosen if chosen in SETTINGS else f"{chosen} (no web)",
             "setting_description": SETTING_DESCRIPTIONS.get(chosen, "no web tools"),
             "judge_parsing": judge_parsing,
+            "judge_prompt": template_label,
+            "judge_prompt_sha256": hashlib.sha256(template.encode("utf-8")).hexdigest(),
             **metadata,
         },
     )
@@ -185,12 +206,14 @@ def webwalkerqa(
     setting: str = "webwalker",
     solver: str | None = None,
     judge_parsing: str = "lenient",
+    judge_prompt: str | None = None,
     **solver_args: Any,
 ) -> Task:
     """WebWalkerQA (680 questions; ``-T subset=51`` for Training-Free GRPO's subset).
 
     ``-T setting=webwalker|walker_react|search`` picks the agent (``-T solver=`` overrides it),
-    ``-T judge_parsing=lenient|strict`` the GRADE parsing, ``-T split=silver`` the split.
+    ``-T judge_parsing=lenient|strict`` the GRADE parsing, ``-T judge_prompt=FILE`` the judge
+    prompt (ours, LangChain's ``cot_qa`` or Training-Free GRPO's, as-is), ``-T split=silver`` the split.
     """
     samples = load_webwalkerqa(data, split, subset, seed)
     return web_task(
@@ -202,4 +225,5 @@ def webwalkerqa(
         judge_parsing,
         cells=True,
         metadata={"split": split, "subset": subset, "subset_definition": "TFG sampling_WebWalkerQA" if subset else None},
+        judge_prompt=judge_prompt,
     )

@@ -461,10 +461,10 @@ def test_cli_run_with_test_double_prints_table_and_exports(tmp_path, capsys):
 def test_judge_prompt_is_filled_once_and_bounded():
     from scorers.self_play import MAX_JUDGED_CHARS, judge_prompt
 
-    prompt = judge_prompt(REWARD_PROMPT, "Repeat '{response}' please", "the {instruction} answer")
+    prompt = judge_prompt(REWARD_PROMPT, "Repeat '{response}' please", "the {instruction} answer").text
     assert "<Instruction>Repeat '{response}' please</Instruction>" in prompt
     assert "<Response>the {instruction} answer</Response>" in prompt
-    long = judge_prompt(SELF_REWARD_PROMPT, "q", "x" * (3 * MAX_JUDGED_CHARS))
+    long = judge_prompt(SELF_REWARD_PROMPT, "q", "x" * (3 * MAX_JUDGED_CHARS)).text
     assert len(long) < len(SELF_REWARD_PROMPT) + MAX_JUDGED_CHARS + 100 and "[...truncated]" in long
 
 
