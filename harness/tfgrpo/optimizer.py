@@ -424,12 +424,17 @@ def count_tool_calls(sample: Any) -> int:
     return sum(isinstance(m, ChatMessageTool) for m in sample.messages)
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]{1,16}")
+
+
 def sample_reward(sample: Any) -> tuple[float, str | None]:
     from inspect_ai.scorer import value_to_float
 
     if sample.error is not None:
         first = (sample.error.message or "").strip().splitlines()[:1]
-        return 0.0, f"error: {(first[0] if first else 'unknown')[:200]}"
+        # "<Future at 0x7f..>": without the address, equal errors read (and are counted) as equal
+        reason = _ADDRESS.sub("", first[0] if first else "unknown")
+        return 0.0, f"error: {reason[:200]}"
     if not sample.scores:
         return 0.0, "unscored"
     score = next(iter(sample.scores.values()))
@@ -582,6 +587,9 @@ def build_task(cfg: TrainConfig, experiences: Path | None) -> Any:
         experiences=str(experiences.resolve()),
         base_solver=cfg.solver,
         placement=cfg.placement,
+        # the step libraries carry no provenance: name the template of the prompt set ([B] web
+        # trains and evaluates with the web template, math with the math one)
+        injection=P.get_prompt_set(cfg.prompt_set).pipeline,
         **cfg.solver_args,
     )
 
