@@ -491,11 +491,16 @@ def test_judge_that_cannot_be_created_or_reached(tmp_path: Path, monkeypatch: py
     monkeypatch.delenv("SERPER_API_KEY", raising=False)
     monkeypatch.chdir(tmp_path)
     base = ["tfgrpo", "train", "--task", "afm100", "--data", str(AFM), "-T", "n=1", "--model", "testdouble/oracle",
-            "--group-size", "2", "--no-progress", "--out", "lib.json"]
+            "--group-size", "2", "--no-progress", "--out", "lib.json", "-S", "serper_url=http://127.0.0.1:9/"]
     assert main([*base, "--judge", "openai/gpt-4o"]) == 2
     err = capsys.readouterr().err
     assert "cannot create the judge (model role grader) openai/gpt-4o" in err and "OPENAI_API_KEY" in err
     assert len(err.strip().splitlines()) == 1 and not list(tmp_path.iterdir())
+    # no search key: every search would fail, the "web" rollouts would be closed-book; refused at the start
+    assert main(base) == 2
+    assert "SERPER_API_KEY is not set, so every search of the rollouts would fail" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+    monkeypatch.setenv("SERPER_API_KEY", "not-a-key")  # searches fail (nothing listens there): observations
     unreachable = "{model: openai-api/nowhere/judge, model_args: {base_url: 'http://127.0.0.1:9/v1', api_key: x}}"
     assert main([*base, "--judge", unreachable, "--max-retries", "0", "--retry-on-error", "0"]) == 1
     err = capsys.readouterr().err
@@ -578,3 +583,26 @@ def test_afm100_training_end_to_end_then_evaluation(tmp_path: Path, monkeypatch:
     assert user.startswith("**Task:**") and user.endswith("**CURRENT PROBLEM:**\nWho won the Golden Walrus Prize in 2024?")
     assert user.index("**ACCUMULATED EXPERIENCES:**\n" + ExperienceLibrary.load(work / "web.json").render()) > 0
     assert shlex.split(command)[0] == "inspect"
+
+
+def test_roles_in_the_run_folder_and_resuming_older_runs(tmp_path: Path) -> None:
+    """A judge's key never reaches config.json (a hash in the identity: a changed key is still
+    a changed setting); a run started before roles were recorded resumes when it had none."""
+    roles = {"grader": {"model": "mockllm/model", "config": {}, "model_args": {"api_key": "sk-judge"}}}
+    model = get_model("mockllm/model", custom_outputs=WebScript(), memoize=False)
+    trainer = opt.Trainer(_web_config(tmp_path, model_roles=roles), model)
+    trainer.validate()
+    trainer.open_run()
+    config_file = tmp_path / "lib.run" / "config.json"
+    assert "sk-judge" not in config_file.read_text()
+    assert trainer.provenance(["a"]).model_roles["grader"]["model_args"] == {"api_key": "<redacted>"}
+    # an older run: no model_roles in its identity, a step started
+    older = _web_config(tmp_path)
+    saved = json.loads(config_file.read_text())
+    saved["identity"] = {k: v for k, v in older.identity().items() if k != "model_roles"}
+    config_file.write_text(json.dumps(saved))
+    (tmp_path / "lib.run" / "step_0").mkdir()
+    ExperienceLibrary().save(tmp_path / "lib.run" / "step_0" / "library.json")
+    opt.Trainer(older, model, resume=True).open_run()
+    with pytest.raises(ValueError, match="model_roles"):
+        opt.Trainer(_web_config(tmp_path, model_roles=roles), model, resume=True).open_run()

@@ -243,10 +243,10 @@ def create_roles(specs: dict[str, dict[str, Any]]) -> dict[str, Any]:
         try:
             roles[role] = role_model(spec)
         except Exception as ex:
-            reason = _one_line(getattr(ex, "message", None) or ex)
+            reason = _one_line(getattr(ex, "message", None) or ex)[:300].rstrip(". ")
             which = "the judge (model role grader)" if role == JUDGE_ROLE else f"model role {role}"
             raise ValueError(
-                f"cannot create {which} {spec['model']}: {reason[:300]}. Pass another with "
+                f"cannot create {which} {spec['model']}: {reason}. Pass another with "
                 f"{'--judge MODEL' if role == JUDGE_ROLE else f'--model-role {role}=MODEL'}, "
                 f"or set {api_key_env(str(spec['model']))}."
             ) from None

@@ -676,7 +676,14 @@ class Trainer:
         if duplicates:
             raise ValueError(f"task {c.task}: duplicate sample ids ({', '.join(duplicates[:5])}); groups are keyed by id")
         with tempfile.TemporaryDirectory(prefix="tfgrpo-check-") as tmp:
-            build_task(c, ExperienceLibrary().save(Path(tmp) / "library.json"))
+            rollout_task = build_task(c, ExperienceLibrary().save(Path(tmp) / "library.json"))
+        if (rollout_task.metadata or {}).get("serper_key_set") is False:
+            # every search would fail (an observation, not an error): the library would be
+            # learned from closed-book attempts that look like web rollouts
+            raise ValueError(
+                "SERPER_API_KEY is not set, so every search of the rollouts would fail; set it, or pick another "
+                "search engine (-S search_engine=inspect -S search_providers=...)"
+            )
         if self.run.exists() and not self.run.is_dir():
             raise ValueError(f"run folder {self.run} is a file; pass another --run-dir")
         return sample_ids
@@ -691,6 +698,9 @@ class Trainer:
                     "(or pass another --run-dir) to start over."
                 )
             saved = _read_json(self.run / "config.json").get("identity", {})
+            # a setting added after the run started (e.g. model_roles) is the same if it has its default
+            defaults = json.loads(json.dumps(TrainConfig.model_construct().model_dump(include=set(identity))))
+            saved = {**{k: v for k, v in identity.items() if k not in saved and v == defaults.get(k)}, **saved}
             if saved != identity:
                 diff = sorted(k for k in set(identity) | set(saved) if saved.get(k) != identity.get(k))
                 raise ValueError(
@@ -703,7 +713,8 @@ class Trainer:
         self.run.mkdir(parents=True, exist_ok=True)
         atomic_write_text(
             self.run / "config.json",
-            json.dumps({"identity": identity, "config": {**self.cfg.model_dump(), "model_args": redact(self.cfg.model_args)}}, indent=2),
+            json.dumps({"identity": identity, "config": {**self.cfg.model_dump(), "model_args": redact(self.cfg.model_args),
+                                                         "model_roles": redact_roles(self.cfg.model_roles)}}, indent=2),
         )
 
     def provenance(self, sample_ids: list[str]) -> Provenance:
