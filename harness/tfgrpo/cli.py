@@ -63,6 +63,7 @@ class Domain:
     """Training defaults of a kind of task (each can be overridden by its flag)."""
 
     prompt_set: str
+    """``math`` or ``web`` (:data:`harness.tfgrpo.prompts.PROMPT_SET_ALIASES`)."""
     solver: str
     group_size: int
     batch_size: int | None
@@ -73,10 +74,10 @@ class Domain:
 
 DOMAINS: dict[str, Domain] = {
     # [B] math: one batch of the whole set (DAPO-100), G=5, no judge (math_verify)
-    "math": Domain(prompt_set="B-math-generic-v1", solver="direct", group_size=5, batch_size=None, policy_judge=False),
+    "math": Domain(prompt_set="math", solver="direct", group_size=5, batch_size=None, policy_judge=False),
     # the paper: G=3 on AFM-100 (its code's README says 5); batch 50 as [M] configs/practice/web_search.yaml
     # (the paper gives none); [B]'s judge is the policy LLM at temperature 0
-    "web": Domain(prompt_set="B-web-v1", solver="search", group_size=3, batch_size=50, policy_judge=True),
+    "web": Domain(prompt_set="web", solver="search", group_size=3, batch_size=50, policy_judge=True),
 }
 TASK_DOMAINS = {"afm100": "web", "webwalkerqa": "web"}
 """Task -> domain; any other task is ``math`` (the generic math prompt set serves countdown, apigen)."""
