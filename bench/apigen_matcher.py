@@ -3,9 +3,11 @@
     python bench/apigen_matcher.py [--rows tests/fixtures/apigen_sample.jsonl] [--repeat 2000] [--random 10000]
 
 For each row of an xLAM-schema file it times parse_calls + match_calls on the gold answer
-written as the model would (JSON list with prose around it) in both modes, then times a set
-of hostile answers (deep nesting, 10^6-digit literals, 10 MB of text, marker floods), then
-``--random`` seeded random hostile answers (wall-clock max and mean per parse + match).
+written as the model would (JSON list with prose around it) in the three modes (exact,
+lenient, bfcl) and declare_tools on its tools, then times a set of hostile answers (deep
+nesting, 10^6-digit literals, 10 MB of text, marker floods) and a hostile tool spec, then
+``--random`` seeded random hostile answers (wall-clock max and mean per parse + match,
+the mode cycling through the three).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import statistics
 import time
 from pathlib import Path
 
-from harness.apigen import CallParseError, match_calls, parse_calls, parse_tools
+from harness.apigen import MATCH_MODES, CallParseError, declare_tools, match_calls, parse_calls, parse_tools
 
 HOSTILE = {
     "[ x 10^6": "[" * 1_000_000,
@@ -68,7 +70,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     rows = [json.loads(line) for line in Path(args.rows).read_text().splitlines() if line.strip()]
-    for mode in ("exact", "lenient"):
+    for mode in MATCH_MODES:
         per_call = []
         for row in rows:
             gold = json.loads(row["answers"])
@@ -83,6 +85,16 @@ def main() -> None:
             f"{mode:8s} parse+match per answer over {len(rows)} rows: "
             f"median {statistics.median(per_call) * 1e6:.1f} us, max {max(per_call) * 1e6:.1f} us"
         )
+    per_row = [_time(lambda: declare_tools(row["tools"]), args.repeat) for row in rows]
+    print(f"declare_tools per row: median {statistics.median(per_row) * 1e6:.1f} us, max {max(per_row) * 1e6:.1f} us")
+    hostile_spec = [
+        {"name": "x" * 10_000, "description": "d" * 1_000_000,
+         "parameters": {f"p{i}": {"type": "List[" * 60 + "int"} for i in range(500)}},
+        *({"name": f"t.{i}"} for i in range(1_000)),
+    ]
+    start = time.perf_counter()
+    declared = declare_tools(hostile_spec)
+    print(f"declare_tools hostile spec  {time.perf_counter() - start:7.3f} s  {len(declared.tools)} tools declared")
     for label, text in HOSTILE.items():
         start = time.perf_counter()
         try:
@@ -94,12 +106,12 @@ def main() -> None:
         print(f"hostile {label:22s} {time.perf_counter() - start:7.3f} s  {outcome}")
     rnd = random.Random(args.seed)
     times, errors = [], 0
-    for _ in range(args.random):
+    for i in range(args.random):
         text = random_hostile(rnd)
         start = time.perf_counter()
         try:
             calls = parse_calls(text)
-            match_calls(calls, [{"name": "f", "arguments": {"n": 1}}], None, "lenient")
+            match_calls(calls, [{"name": "f", "arguments": {"n": 1}}], None, MATCH_MODES[i % len(MATCH_MODES)])  # type: ignore[arg-type]
         except CallParseError:
             errors += 1
         times.append(time.perf_counter() - start)

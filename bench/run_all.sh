@@ -20,4 +20,6 @@ run sandbox_python.py -n 10
 run apigen_matcher.py --repeat 500 --random 3000
 run countdown_fuzz.py
 run judge_fuzz.py
+run parser_fuzz.py
+run math_hostile_concurrency.py
 echo "=== all benchmarks: $(( $(date +%s) - start )) s"

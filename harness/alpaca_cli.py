@@ -91,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
               if m.n_unscored else "") + (f", LC {m.lc_variant}" if m.lc_variant else ""), file=sys.stderr)
         if m.lc_weights_rejected:
             print(f"warning: {path}: {m.lc_weights_rejected}", file=sys.stderr)
+        if m.lc_skipped:
+            print(f"warning: {path}: {m.lc_skipped}", file=sys.stderr)
     if difficulty is None and not args.no_lc and not args.lc_without_difficulty:
         print("length_controlled_winrate not computed: pass --instruction-difficulty FILE "
               "(and --gamed-baselines FILE for the official regularised fit).", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""AlpacaEval 2.0 metrics from pairwise preferences (numpy; inspect only to read logs).
+"""AlpacaEval 2.0 metrics from pairwise preferences (numpy, scikit-learn for the LC fit; inspect only to read logs).
 
 Conventions follow ``tatsu-lab/alpaca_eval`` (see README, "AlpacaEval"):
 
@@ -17,11 +17,11 @@ Conventions follow ``tatsu-lab/alpaca_eval`` (see README, "AlpacaEval"):
 * The length-controlled win rate is the GLM
   ``P(model wins | i) = sigmoid(phi * tanh(std_delta_len_i) + psi * d_i + theta)`` with
   ``delta_i = len(reference_i) - len(model_i)`` scaled by its std (ddof = 1, not centred),
-  ``d_i`` the per-instruction difficulty looked up by row position, fitted as an
-  L1-penalised logistic regression on soft labels with 5-fold grouped CV over
-  ``C in logspace(-4, 4, 10)``. With the gamed-baseline rows (``df_gamed.csv``) the fit
-  shares phi and psi with them at weight lambda/2 each (lambda = 0.2). The LC win rate is
-  ``100 * mean_i sigmoid(theta + psi * d_i)``.
+  ``d_i`` the per-instruction difficulty looked up by row position, fitted as AlpacaEval
+  fits it: scikit-learn's L1-penalised ``LogisticRegressionCV`` (liblinear) on soft labels
+  with 5-fold grouped CV over ``C in logspace(-4, 4, 10)`` (:func:`fit_glm_cv`). With the
+  gamed-baseline rows (``df_gamed.csv``) the fit shares phi and psi with them at weight
+  lambda/2 each (lambda = 0.2). The LC win rate is ``100 * mean_i sigmoid(theta + psi * d_i)``.
 
 Nothing here downloads anything: the instruction difficulties and the gamed-baseline rows
 are files the user supplies (the HF dataset ``tatsu-lab/alpaca_eval`` holds
@@ -42,8 +42,16 @@ REGULARIZE_LAMBDA = 0.2
 """Weight of the gamed-baseline rows (split over the two gamed baselines)."""
 
 CV_SPLITS = 5
+"""Folds of the grouped cross-validation; also the fewest scored rows an LC fit accepts."""
 CV_CS = np.logspace(-4, 4, 10)
 """Inverse L1 strengths tried by cross-validation (sklearn's LogisticRegressionCV default grid)."""
+LIBLINEAR_TOL = 1e-4
+LIBLINEAR_MAX_ITER = 100
+LIBLINEAR_SEED = 123
+"""liblinear's stopping tolerance, iteration cap and coordinate-shuffling seed, as AlpacaEval
+(the fit is stopped early, so these decide the last digits of the coefficients)."""
+SKLEARN_MIN = (1, 8)
+"""The fit uses the ``l1_ratios`` spelling of the L1 penalty (scikit-learn 1.8+)."""
 
 LcVariant = Literal["length_controlled_v1", "length_controlled_noreg", "length_controlled_minimal", "stored_weights", "baseline"]
 
@@ -81,6 +89,8 @@ class AlpacaMetrics(BaseModel):
     """Fitted GLM coefficients: length (tanh), instruction_difficulty, model intercept."""
     lc_weights_rejected: str | None = None
     """Why the published GLM weights row named like this model was not used (LC was fitted instead)."""
+    lc_skipped: str | None = None
+    """Why no length-controlled win rate was computed although it was asked for (see :class:`LcNotFittable`)."""
 
 
 class GlmFit(BaseModel):
@@ -173,32 +183,53 @@ def read_difficulty(path: str | Path) -> np.ndarray:
 
 
 class GamedRows(BaseModel):
-    """The gamed-baseline training rows (``df_gamed.csv``): already featurised."""
+    """The gamed-baseline training rows (``df_gamed.csv``): already featurised, in file order."""
 
     x: list[float]
     """preference - 1, in [0, 1]."""
     std_delta_len: list[float]
     instruction_difficulty: list[float]
+    not_gamed_baseline: list[bool] | None = None
+    """Per row: True for a row that is not a gamed baseline (AlpacaEval fits such a row at
+    full weight with the model term 1); None: every row is a gamed baseline."""
 
 
 def read_gamed(path: str | Path) -> GamedRows:
-    """Read ``df_gamed.csv`` (columns preference, std_delta_len, instruction_difficulty, ...)."""
+    """Read ``df_gamed.csv`` (columns preference, std_delta_len, instruction_difficulty, not_gamed_baseline).
+
+    Every row with a preference is kept, in file order, as AlpacaEval's fit uses the file
+    (rows without a preference are dropped, as it drops them).
+    """
     import pandas as pd
 
     df = pd.read_csv(Path(path).expanduser())
     missing = {"preference", "std_delta_len", "instruction_difficulty"} - set(df.columns)
     if missing:
         raise ValueError(f"{path}: gamed-baseline file lacks column(s) {sorted(missing)}")
-    if "not_gamed_baseline" in df.columns:
-        df = df[~df["not_gamed_baseline"].astype(bool)]
     pref = df["preference"].astype(float).replace({0.0: 1.5} if (df["preference"] > 1).any() else {})
     x = pref - 1 if (pref > 1).any() else pref  # upstream stores [0, 1]; accept [1, 2] too
     keep = x.notna().to_numpy()
+    flags = None
+    if "not_gamed_baseline" in df.columns:
+        flags = df["not_gamed_baseline"].map(_as_bool)
+        if flags.isna().any():
+            bad = df["not_gamed_baseline"][flags.isna()].iloc[0]
+            raise ValueError(f"{path}: not_gamed_baseline must be True/False, got {bad!r}")
+        flags = flags[keep].astype(bool).tolist()
     return GamedRows(
         x=x[keep].tolist(),
         std_delta_len=df["std_delta_len"].astype(float)[keep].tolist(),
         instruction_difficulty=df["instruction_difficulty"].astype(float)[keep].tolist(),
+        not_gamed_baseline=flags,
     )
+
+
+def _as_bool(v: Any) -> bool | None:
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, float, np.integer, np.floating)) and v in (0, 1):
+        return bool(v)
+    return {"true": True, "false": False}.get(str(v).strip().lower())
 
 
 def read_glm_weights(path: str | Path) -> dict[str, GlmFit]:
@@ -280,97 +311,82 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return np.exp(-np.logaddexp(0.0, -z))
 
 
-def _fit_l1_logistic(X: np.ndarray, y: np.ndarray, w: np.ndarray, C: float, tol: float = 1e-12) -> np.ndarray:
-    """argmin_b ||b||_1 + C * sum_i w_i * logloss(y_i, sigmoid(X_i b)) with soft labels y.
+class LcNotFittable(ValueError):
+    """The length-controlled GLM cannot be fitted on these rows (the message says why)."""
 
-    This is liblinear's L1 logistic objective after AlpacaEval's soft-label duplication
-    (row copy with label 1 at weight y*w, label 0 at weight (1-y)*w). Solved to
-    convergence by proximal Newton (exact Hessian, the L1-penalised quadratic step solved
-    exactly, backtracking line search); the design has only 2-3 columns.
+
+def _soft_log_loss(label, proba, true_prob, true_sample_weight):
+    """CV score of the soft-label fit: the weighted log loss against the soft target.
+
+    Each instruction appears twice (label 1 with ``true_prob`` = y, label 0 with
+    ``true_prob`` = 1 - y); both copies are scored against y, as AlpacaEval's scorer does.
     """
-    k = X.shape[1]
-    lam = 1.0 / C  # same minimiser: sum_i w_i loss_i + ||b||_1 / C
-
-    def objective(b: np.ndarray) -> float:
-        z = X @ b
-        # -[y log s(z) + (1-y) log s(-z)] = logaddexp(0, z) - y z
-        return float(np.sum(w * (np.logaddexp(0.0, z) - y * z)) + lam * np.abs(b).sum())
-
-    b = np.zeros(k)
-    f = objective(b)
-    for _ in range(100):
-        p = _sigmoid(X @ b)
-        g = X.T @ (w * (p - y))
-        H = (X * (w * p * (1 - p))[:, None]).T @ X + 1e-9 * np.eye(k)
-        d = _l1_quadratic_argmin(g - H @ b, H, lam) - b
-        delta = g @ d + lam * (np.abs(b + d).sum() - np.abs(b).sum())
-        if np.max(np.abs(d)) < tol or delta > -1e-14 * max(1.0, abs(f)):
-            break  # no descent left: converged
-        t = 1.0
-        while t > 1e-8:
-            f_new = objective(b + t * d)
-            if f_new <= f + 1e-4 * t * delta:
-                break
-            t /= 2
-        else:
-            break  # line search failed (flat or separable direction)
-        converged = f - f_new <= 1e-15 * max(1.0, abs(f))
-        b, f = b + t * d, f_new
-        if converged:
-            break
-    return b
+    y = np.where(np.asarray(label) == 1, true_prob, 1 - np.asarray(true_prob))
+    q = np.clip(proba, 1e-15, 1 - 1e-15)
+    return -np.mean((y * np.log(q) + (1 - y) * np.log(1 - q)) * true_sample_weight)
 
 
-def _l1_quadratic_argmin(c: np.ndarray, H: np.ndarray, lam: float) -> np.ndarray:
-    """Exact argmin_b c.b + b.H.b/2 + lam*|b|_1 for a few coordinates (H positive definite).
+def _check_sklearn() -> None:
+    import re
 
-    Enumerates supports and sign patterns: the minimiser is the best candidate whose signs
-    are consistent (3 columns: 27 candidates).
-    """
-    from itertools import combinations, product
+    import sklearn
 
-    k = len(c)
-    best, best_val = np.zeros(k), 0.0
-    for size in range(1, k + 1):
-        for support in combinations(range(k), size):
-            idx = list(support)
-            H_ss = H[np.ix_(idx, idx)]
-            for signs in product((-1.0, 1.0), repeat=size):
-                s_vec = np.array(signs)
-                try:
-                    b_s = -np.linalg.solve(H_ss, c[idx] + lam * s_vec)
-                except np.linalg.LinAlgError:
-                    continue
-                if np.any(np.sign(b_s) != s_vec):
-                    continue
-                val = float(c[idx] @ b_s + 0.5 * b_s @ H_ss @ b_s + lam * np.abs(b_s).sum())
-                if val < best_val:
-                    best_val, best = val, np.zeros(k)
-                    best[idx] = b_s
-    return best
-
-
-def _group_folds(n: int, n_splits: int) -> np.ndarray:
-    """Fold of each row under sklearn's GroupKFold with one equal-size group per row."""
-    return (n - 1 - np.arange(n)) % n_splits
+    found = re.match(r"(\d+)\.(\d+)", sklearn.__version__)
+    if found is None or (int(found[1]), int(found[2])) < SKLEARN_MIN:
+        raise RuntimeError(
+            f"the length-controlled fit needs scikit-learn >= {'.'.join(map(str, SKLEARN_MIN))} "
+            f"(found {sklearn.__version__}; older versions read l1_ratios differently): pip install -U scikit-learn"
+        )
 
 
 def fit_glm_cv(
     X: np.ndarray, y: np.ndarray, w: np.ndarray, *, n_splits: int = CV_SPLITS, Cs: np.ndarray = CV_CS
 ) -> tuple[np.ndarray, float]:
-    """Choose C by grouped K-fold CV (weighted log loss), refit on all rows. -> (coef, C)."""
-    folds = _group_folds(len(y), n_splits)
-    scores = np.zeros(len(Cs))
-    for f in range(n_splits):
-        train, test = folds != f, folds == f
-        if not test.any() or not train.any():
-            continue  # fewer rows than folds
-        for j, C in enumerate(Cs):
-            b = _fit_l1_logistic(X[train], y[train], w[train], C)
-            p = np.clip(_sigmoid(X[test] @ b), 1e-15, 1 - 1e-15)
-            scores[j] += np.mean(w[test] * (y[test] * np.log(p) + (1 - y[test]) * np.log(1 - p)))
-    best = float(Cs[int(np.argmax(scores))])
-    return _fit_l1_logistic(X, y, w, best), best
+    """AlpacaEval's GLM fit on soft labels y in [0, 1] with row weights w. -> (coef, C).
+
+    scikit-learn's ``LogisticRegressionCV`` exactly as ``alpaca_eval.metrics.glm_winrate``
+    sets it up: L1 penalty, liblinear (tol 1e-4, 100 iterations, random_state 123), no
+    intercept (the design carries the model term); each row duplicated as label 1 at
+    weight y*w and label 0 at weight (1-y)*w (the soft-label log loss), copies of one row
+    kept in one fold by ``GroupKFold``; C from ``Cs`` by the summed weighted soft log loss
+    over the folds, then refit on all rows. Needs at least ``n_splits`` rows.
+    """
+    _check_sklearn()
+    import sklearn
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.metrics import make_scorer
+    from sklearn.model_selection import GroupKFold
+
+    X, y, w = np.asarray(X, dtype=float), np.asarray(y, dtype=float), np.asarray(w, dtype=float)
+    n = len(y)
+    if n < n_splits:
+        raise LcNotFittable(f"{n} scored rows, the {n_splits}-fold cross-validated GLM fit needs at least {n_splits}")
+    for value, outcome in ((0.0, "loses"), (1.0, "wins")):
+        if np.all(y[w > 0] == value):
+            # one class only: liblinear drops the zero-weight copies and has nothing to fit
+            # (AlpacaEval would report 50 for a model that loses every comparison)
+            raise LcNotFittable(
+                f"every scored preference is {value:g} (the model always {outcome}): the GLM has no finite fit"
+            )
+    true_prob = np.concatenate([y, 1 - y])
+    true_weight = np.concatenate([w, w])
+    with sklearn.config_context(enable_metadata_routing=True):
+        scorer = make_scorer(_soft_log_loss, response_method="predict_proba", greater_is_better=False)
+        scorer = scorer.set_score_request(true_prob=True, true_sample_weight=True)
+        options: dict[str, Any] = {}
+        if LogisticRegressionCV().get_params().get("use_legacy_attributes") == "warn":
+            options["use_legacy_attributes"] = False  # scikit-learn 1.8/1.9: silence the transition warning
+        model = LogisticRegressionCV(
+            Cs=Cs, l1_ratios=(1.0,), cv=GroupKFold(n_splits=n_splits), scoring=scorer, solver="liblinear",
+            fit_intercept=False, dual=False, tol=LIBLINEAR_TOL, max_iter=LIBLINEAR_MAX_ITER,
+            random_state=LIBLINEAR_SEED, **options,
+        ).set_fit_request(sample_weight=True)
+        model.fit(
+            np.vstack([X, X]), np.concatenate([np.ones(n, dtype=int), np.zeros(n, dtype=int)]),
+            sample_weight=true_prob * true_weight, groups=np.concatenate([np.arange(n), np.arange(n)]),
+            true_prob=true_prob, true_sample_weight=true_weight,
+        )
+    return np.asarray(model.coef_[0], dtype=float), float(np.ravel(model.C_)[0])
 
 
 def length_features(len_reference: Sequence[int], len_model: Sequence[int]) -> np.ndarray:
@@ -422,10 +438,12 @@ def length_controlled(
     w = np.ones(len(y))
     variant: LcVariant = "length_controlled_noreg" if use_d else "length_controlled_minimal"
     if gamed is not None and use_d and regularize_lambda:
-        gX = np.column_stack([np.tanh(gamed.std_delta_len), gamed.instruction_difficulty, np.zeros(len(gamed.x))])
-        X = np.vstack([gX, X])  # upstream puts the gamed rows first (fold assignment follows row order)
+        own = np.asarray(gamed.not_gamed_baseline if gamed.not_gamed_baseline is not None else [False] * len(gamed.x))
+        gX = np.column_stack([np.tanh(gamed.std_delta_len), gamed.instruction_difficulty, own.astype(float)])
+        X = np.vstack([gX, X])  # AlpacaEval puts the gamed rows first (fold assignment follows row order)
         y = np.concatenate([np.asarray(gamed.x), y])
-        w = np.concatenate([np.full(len(gamed.x), regularize_lambda / 2), w])
+        # lambda split over the two gamed baselines; a row that is not a gamed baseline weighs 1
+        w = np.concatenate([np.where(own, 1.0, regularize_lambda / 2), w])
         variant = "length_controlled_v1"
     coef, C = fit_glm_cv(X, y, w)
     fit = GlmFit(length=float(coef[0]), difficulty=float(coef[1]) if use_d else 0.0, intercept=float(coef[-1]), C=C)
@@ -532,14 +550,21 @@ def annotation_metrics(
         value, se = predict_from_weights(fit, positional_difficulty(difficulty, len(records)))
         variant: str = "stored_weights"
     else:
-        value, se, fit, variant = length_controlled(
-            x, len_ref, len_model, difficulty=difficulty, gamed=gamed,
-            regularize_lambda=regularize_lambda, is_baseline=is_baseline,
-        )
+        try:
+            value, se, fit, variant = length_controlled(
+                x, len_ref, len_model, difficulty=difficulty, gamed=gamed,
+                regularize_lambda=regularize_lambda, is_baseline=is_baseline,
+            )
+        except LcNotFittable as ex:
+            m.lc_skipped = f"length-controlled win rate not computed: {ex}"
+            return m
     m.length_controlled_winrate = value
     m.lc_standard_error = se
     m.lc_variant = variant
     if variant == "length_controlled_v1":
-        m.length_controlled_winrate_noreg = length_controlled(x, len_ref, len_model, difficulty=difficulty)[0]
+        try:
+            m.length_controlled_winrate_noreg = length_controlled(x, len_ref, len_model, difficulty=difficulty)[0]
+        except LcNotFittable:
+            pass  # the unregularised fit needs the model's own rows to hold both outcomes
     m.lc_weights = {"length": fit.length, "instruction_difficulty": fit.difficulty, "intercept": fit.intercept}
     return m

@@ -24,10 +24,14 @@ JSON value may have at most ``MAX_JSON_CHARS`` characters, ``MAX_DEPTH`` levels,
 ``detail`` says why (``empty``, ``no_calls``, ``invalid_json``, ``bad_shape``,
 ``too_large``, ``too_deep``, ``too_many_calls``).
 
-**Matching** (:func:`match_calls`): predicted and gold calls are compared as multisets of
-``(name, canonical arguments)``: order does not matter, duplicates count (two identical
-gold calls need two identical predicted calls). How arguments are made canonical depends
-on the mode:
+**Tools declared to the model** (:func:`declare_tools`): each xLAM tool as a function
+definition with a JSON Schema of its parameters, under a provider-safe name (bounded and
+defensive; see the function).
+
+**Matching** (:func:`match_calls`): in ``exact`` and ``lenient`` mode predicted and gold
+calls are compared as multisets of ``(name, canonical arguments)``: order does not matter,
+duplicates count (two identical gold calls need two identical predicted calls). How
+arguments are made canonical depends on the mode:
 
 - ``exact`` (the paper's rule: same tools, same parameters, same values): names verbatim,
   the same set of argument names (an omitted optional parameter is not its default),
@@ -40,14 +44,20 @@ on the mode:
   numbers and booleans (``10`` -> ``"10"``); ``List[...]``/``tuple``/``set`` accept a
   JSON list in a string or a comma-separated string (``"1, 2"`` -> ``[1, 2]``) and a lone
   scalar, with items coerced to the item type; ``Dict`` accepts a JSON object in a
-  string. Strings (also inside lists and objects) are compared case-folded, trimmed,
-  with runs of whitespace collapsed and no spaces around commas. A parameter whose value
+  string. Strings (also inside lists and objects) are compared trimmed, with runs of
+  whitespace collapsed and no spaces around commas, but with their case kept: a value
+  can be an identifier (``"AAPL"`` is not ``"aapl"``). A parameter whose value
   equals its declared default (coerced the same way) is treated as omitted, on both
   sides, so "omitted" equals "given its default"; ``null`` for an optional parameter is
   omitted too. Parameters the tool does not declare are kept and compared with the
   generic rules. Lists stay ordered in both modes.
 
-Both modes return a :class:`MatchResult` whose ``reason`` is ``correct``,
+- ``bfcl``: the Berkeley Function Calling Leaderboard's AST checker (see the ``bfcl mode``
+  section below): strict Python types with int -> float promotion, strings compared
+  without spaces and ``,./-_*^`` and lower-cased, optional parameters, lists of
+  acceptable values, greedy order-free matching of parallel calls.
+
+Every mode returns a :class:`MatchResult` whose ``reason`` is ``correct``,
 ``wrong_count`` (a different number of calls), ``wrong_name`` (same number, different
 tools) or ``wrong_arguments`` (same tools, some arguments differ).
 """
@@ -61,8 +71,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal, Mapping, Sequence
 
-MatchMode = Literal["exact", "lenient"]
-MATCH_MODES: tuple[str, ...] = ("exact", "lenient")
+MatchMode = Literal["exact", "lenient", "bfcl"]
+MATCH_MODES: tuple[str, ...] = ("exact", "lenient", "bfcl")
 
 MAX_OUTPUT_CHARS = 200_000
 """Only the last this many characters of a completion are searched for calls."""
@@ -453,6 +463,191 @@ def parse_tools(tools: Any) -> dict[str, ToolSpec]:
     return specs
 
 
+# ------------------------------------------------------------------ tools declared to the model
+
+MAX_TOOLS = 128
+"""Most tools declared for one sample (xLAM rows have 1-8)."""
+
+MAX_PARAMS = 64
+"""Most parameters declared per tool."""
+
+MAX_DESCRIPTION_CHARS = 2_000
+"""Tool and parameter descriptions are cut to this length."""
+
+MAX_TOOL_NAME_CHARS = 64
+"""Longest tool name providers accept (OpenAI, Gemini)."""
+
+_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
+_JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "list": "array", "dict": "object"}
+_JSON_KINDS = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list, "object": dict}
+
+
+@dataclass(frozen=True)
+class ToolSchema:
+    """One xLAM tool as a function definition (JSON Schema parameters)."""
+
+    name: str
+    """The name declared to the model: the xLAM name, made safe for every provider."""
+    original: str
+    """The name in the dataset (what gold calls use)."""
+    description: str
+    parameters: dict[str, Any]
+    """``{"type": "object", "properties": {...}, "required": [...]}``."""
+
+
+@dataclass(frozen=True)
+class DeclaredTools:
+    tools: tuple[ToolSchema, ...] = ()
+    warnings: tuple[str, ...] = ()
+    """What was skipped or changed in a malformed or unusual spec (one line each)."""
+
+    def original_name(self, declared: str) -> str:
+        """The dataset's name for a declared name (names the model made up pass through)."""
+        for tool in self.tools:
+            if tool.name == declared:
+                return tool.original
+        return declared
+
+    def declared_name(self, original: str) -> str:
+        for tool in self.tools:
+            if tool.original == original:
+                return tool.name
+        return original
+
+
+def _safe_name(name: str, used: set[str]) -> str:
+    """``[A-Za-z_][A-Za-z0-9_-]{0,63}``, unique among ``used``."""
+    base = _UNSAFE_NAME_CHARS.sub("_", name)[:MAX_TOOL_NAME_CHARS] or "tool"
+    if not (base[0].isalpha() or base[0] == "_"):
+        base = ("t_" + base)[:MAX_TOOL_NAME_CHARS]
+    candidate, k = base, 2
+    while candidate in used:
+        suffix = f"_{k}"
+        candidate, k = base[: MAX_TOOL_NAME_CHARS - len(suffix)] + suffix, k + 1
+    return candidate
+
+
+def _type_schema(t: TypeSpec, declared: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {}
+    if t.kind in _JSON_TYPES:
+        schema["type"] = _JSON_TYPES[t.kind]
+        if t.kind == "list":
+            schema["items"] = _type_schema(t.item, None) if t.item is not None else {}
+    elif isinstance(declared, str):
+        # Union[int, str] (and the like): anyOf the members that have a JSON type
+        m = _GENERIC.match(_OPTIONAL_SUFFIX.sub("", declared.strip()))
+        if m and m.group(1).lower() == "union" and m.group(2) and "[" not in m.group(2):
+            members = [parse_type(part) for part in m.group(2).split(",")[:8]]
+            known = [_type_schema(x, None) for x in members if x.kind in _JSON_TYPES]
+            if len(known) == len(members) and known:
+                schema["anyOf"] = known
+    return schema
+
+
+def _describe(value: Any) -> str:
+    return value[:MAX_DESCRIPTION_CHARS] if isinstance(value, str) else ""
+
+
+def _param_schema(pname: str, pinfo: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """(JSON Schema of one parameter, required?) from an xLAM ``{description, type, default}``.
+
+    Every parameter gets a description (its name when the spec has none): inspect refuses
+    to send a tool whose parameters lack one."""
+    raw_type = pinfo.get("type")
+    t = parse_type(raw_type) if isinstance(raw_type, str) else TypeSpec()
+    if isinstance(raw_type, str) and raw_type.strip() in _JSON_KINDS:  # already JSON Schema
+        t = TypeSpec(kind=_KINDS.get(raw_type.strip(), "any"), optional=t.optional)
+        items = pinfo.get("items")
+        if t.kind == "list" and isinstance(items, dict) and isinstance(items.get("type"), str):
+            t = TypeSpec("list", parse_type(items["type"]), t.optional)
+    schema = _type_schema(t, raw_type)
+    schema["description"] = _describe(pinfo.get("description")).strip() or pname[:MAX_DESCRIPTION_CHARS]
+    if "default" in pinfo and pinfo["default"] not in (None, ""):
+        default = canonical_lenient(pinfo["default"], t) if t.kind != "any" else pinfo["default"]
+        expected = _JSON_KINDS.get(str(schema.get("type")))
+        if expected is not None and isinstance(default, expected) and not (isinstance(default, bool) and t.kind != "bool"):
+            try:
+                check_bounds(default)
+                schema["default"] = default
+            except CallParseError:
+                pass
+    required = not (t.optional or pinfo.get("required") is False)
+    return schema, required
+
+
+def declare_tools(tools: Any) -> DeclaredTools:
+    """Function definitions for an xLAM ``tools`` value (JSON string or decoded list).
+
+    Each tool becomes ``{name, description, parameters}`` with a JSON Schema object of its
+    parameters: the declared type (``int`` -> ``integer``, ``List[str]`` -> an array of
+    strings, ``Union[int, str]`` -> ``anyOf``; a type with no JSON equivalent is left
+    open), the description, the default when it has the declared type, and ``required``
+    for every parameter not marked optional. Names are made safe for every provider
+    (``[A-Za-z_][A-Za-z0-9_-]{0,63}``; :meth:`DeclaredTools.original_name` maps back).
+    Defensive: entries that are not ``{name: str, ...}`` objects, duplicate names,
+    non-object parameters are skipped with a warning; at most ``MAX_TOOLS`` tools,
+    ``MAX_PARAMS`` parameters each, descriptions cut to ``MAX_DESCRIPTION_CHARS``.
+    """
+    warnings: list[str] = []
+    if isinstance(tools, str):
+        try:
+            tools = loads_bounded(tools)
+        except CallParseError as err:
+            return DeclaredTools((), (f"tools are not readable JSON ({err.detail})",))
+    if not isinstance(tools, list):
+        return DeclaredTools((), ("tools are not a JSON list",))
+    if len(tools) > MAX_TOOLS:
+        warnings.append(f"{len(tools)} tools: only the first {MAX_TOOLS} declared")
+    kept: list[tuple[str, str, dict[str, Any]]] = []  # (original name, description, parameters)
+    originals: set[str] = set()
+    for i, tool in enumerate(tools[:MAX_TOOLS]):
+        if not isinstance(tool, dict) or not isinstance(tool.get("name"), str) or not tool["name"].strip():
+            warnings.append(f"tool {i}: not an object with a name; skipped")
+            continue
+        original = tool["name"]
+        if original in originals:
+            warnings.append(f"tool {original[:80]!r}: declared twice; the first kept")
+            continue
+        params = tool.get("parameters")
+        if isinstance(params, dict) and isinstance(params.get("properties"), dict):  # JSON Schema already
+            required_list = params.get("required")
+            required_names = {r for r in required_list if isinstance(r, str)} if isinstance(required_list, list) else set()
+            params = {
+                k: ({**v, "required": k in required_names} if isinstance(v, dict) else v)
+                for k, v in params["properties"].items()
+            }
+        if params is None:
+            params = {}
+        if not isinstance(params, dict):
+            warnings.append(f"tool {original[:80]!r}: parameters are not an object; declared without parameters")
+            params = {}
+        if len(params) > MAX_PARAMS:
+            warnings.append(f"tool {original[:80]!r}: {len(params)} parameters, only the first {MAX_PARAMS} declared")
+        properties: dict[str, Any] = {}
+        required: list[str] = []
+        for pname, pinfo in list(params.items())[:MAX_PARAMS]:
+            if not isinstance(pinfo, dict) or not str(pname).strip():
+                warnings.append(f"tool {original[:80]!r}: parameter {str(pname)[:80]!r} is not a named object; skipped")
+                continue
+            schema, is_required = _param_schema(str(pname), pinfo)
+            properties[str(pname)] = schema
+            if is_required:
+                required.append(str(pname))
+        originals.add(original)
+        description = _describe(tool.get("description")).strip() or original[:MAX_DESCRIPTION_CHARS]
+        kept.append((original, description, {"type": "object", "properties": properties, "required": required}))
+    # names already safe keep them; the others get a safe name no kept name uses
+    used = {o for o, _, _ in kept if _safe_name(o, set()) == o}
+    declared: list[ToolSchema] = []
+    for original, description, parameters in kept:
+        name = original if original in used else _safe_name(original, used)
+        if name != original:
+            warnings.append(f"tool {original[:80]!r} declared as {name!r} (provider-safe name)")
+            used.add(name)
+        declared.append(ToolSchema(name, original, description, parameters))
+    return DeclaredTools(tuple(declared), tuple(warnings))
+
+
 # ------------------------------------------------------------------ canonical forms
 
 
@@ -481,8 +676,8 @@ _COMMA_WS = re.compile(r"\s*,\s*")
 
 
 def normalize_string(s: str) -> str:
-    """Case-folded, trimmed, whitespace collapsed, no spaces around commas."""
-    return _COMMA_WS.sub(",", _WS.sub(" ", s.strip().casefold()))
+    """Trimmed, whitespace collapsed, no spaces around commas; case kept (identifiers)."""
+    return _COMMA_WS.sub(",", _WS.sub(" ", s.strip()))
 
 
 def _generic(value: Any) -> Any:
@@ -628,6 +823,8 @@ class MatchResult:
     """Canonical gold calls with no predicted partner (at most 8)."""
     unexpected: tuple[str, ...] = ()
     """Canonical predicted calls with no gold partner (at most 8)."""
+    detail: str = ""
+    """``bfcl`` mode: the check that failed, as BFCL names it (e.g. ``type_error:simple``)."""
 
 
 def _as_calls(calls: Iterable[Call | Mapping[str, Any]]) -> list[Call]:
@@ -643,7 +840,7 @@ def match_calls(
     """Compare predicted with gold calls as multisets (see the module docstring).
 
     ``tools`` is the xLAM tools value (JSON string or list) or the result of
-    :func:`parse_tools`; it is only used in ``lenient`` mode.
+    :func:`parse_tools`; ``exact`` mode does not use it.
     """
     if mode not in MATCH_MODES:
         raise ValueError(f"match mode must be one of {', '.join(MATCH_MODES)}, not {mode!r}")
@@ -651,18 +848,231 @@ def match_calls(
     if isinstance(tools, Mapping) and all(isinstance(v, ToolSpec) for v in tools.values()):
         specs = tools
     else:
-        specs = parse_tools(tools) if (tools is not None and mode == "lenient") else {}
+        specs = parse_tools(tools) if (tools is not None and mode != "exact") else {}
     pred_calls, gold_calls = _as_calls(predicted), _as_calls(gold)
-    pred_keys = Counter(call_key(c, specs, mode) for c in pred_calls)
-    gold_keys = Counter(call_key(c, specs, mode) for c in gold_calls)
-    if pred_keys == gold_keys:
+    failure: str | None = None
+    if mode == "bfcl":
+        failure = bfcl_failure(pred_calls, gold_calls, specs)
+        if failure is None:
+            return MatchResult(True, "correct")
+    key_mode: MatchMode = "exact" if mode == "bfcl" else mode
+    pred_keys = Counter(call_key(c, specs, key_mode) for c in pred_calls)
+    gold_keys = Counter(call_key(c, specs, key_mode) for c in gold_calls)
+    if mode != "bfcl" and pred_keys == gold_keys:
         return MatchResult(True, "correct")
     missing = tuple(list((gold_keys - pred_keys).elements())[:8])
     unexpected = tuple(list((pred_keys - gold_keys).elements())[:8])
     if len(pred_calls) != len(gold_calls):
         reason = "wrong_count"
     else:
-        norm = (lambda s: s) if mode == "exact" else str.strip
+        norm = str.strip if mode == "lenient" else (lambda s: s)
         same_names = Counter(norm(c.name) for c in pred_calls) == Counter(norm(c.name) for c in gold_calls)
         reason = "wrong_arguments" if same_names else "wrong_name"
-    return MatchResult(False, reason, missing, unexpected)
+    return MatchResult(False, reason, missing, unexpected, failure or "")
+
+
+# ------------------------------------------------------------------ bfcl mode
+#
+# The Berkeley Function Calling Leaderboard's AST checker (bfcl_eval/eval_checker/ast_eval/
+# ast_checker.py, Python rules), applied to xLAM rows. BFCL compares each predicted call
+# with a gold answer that lists, per parameter, the acceptable values ("" = may be
+# omitted). An xLAM gold call gives one value per parameter, so it is read as:
+#   - a parameter the gold call gives: [value], plus "" when the parameter is optional and
+#     the value equals its declared default;
+#   - an optional parameter the gold call leaves out: [its declared default, ""] (or [""]
+#     without a default);
+#   - a required parameter the gold call leaves out is not expected at all (xLAM marks
+#     optional parameters unreliably; BFCL's own data never does this).
+# The checks, in BFCL's order, on the calls (same number, else wrong): for each gold call
+# in turn, the first unmatched predicted call that passes (greedy, order-free, as BFCL's
+# parallel checker; it can miss a matching when one call passes for two gold calls):
+#   name equal; every required parameter present; no parameter outside the expected ones;
+#   each value of its declared Python type (bool is not int; an int is promoted for a
+#   float parameter; a value of the gold value's own type is taken as a "variable" and
+#   compared as is; list items checked one level deep); strings compared after removing
+#   spaces and ,./-_*^, lower-cased, ' read as "; lists element-wise (strings
+#   standardised); dicts key by key, one level; anything else by ==; finally every
+#   expected parameter without "" must be present.
+# Declared types xLAM has that BFCL does not (anything parse_type reads as "any") are not
+# type-checked, nor is a parameter whose gold value fails BFCL's checks for its declared
+# type (e.g. "" or [None, False] for a List[int]: BFCL could match nothing to it); both
+# are compared as given. Parameters the gold call gives but the tool does not declare are
+# expected (BFCL would refuse them, but xLAM rows do contain them).
+
+_BFCL_PUNCT = re.compile(r"[ ,./\-_*^]")
+_BFCL_TYPES: dict[str, type] = {"str": str, "int": int, "float": float, "bool": bool, "list": list, "dict": dict}
+
+
+def bfcl_standardize(s: str) -> str:
+    """BFCL's ``standardize_string``: no spaces or ,./-_*^, lower case, ' as \"."""
+    return _BFCL_PUNCT.sub("", s).lower().replace("'", '"')
+
+
+def _std(v: Any) -> Any:
+    return bfcl_standardize(v) if type(v) is str else v
+
+
+def _first_type(acceptable: Sequence[Any]) -> type | None:
+    """BFCL's ``get_possible_answer_type``: the type of the first value that is not ""."""
+    for v in acceptable:
+        if v != "":
+            return type(v)
+    return None
+
+
+def _bfcl_default(param: ParamSpec) -> Any:
+    if not param.has_default or param.default is None or param.default == "":
+        return None
+    return canonical_lenient(param.default, param.type)
+
+
+def _bfcl_gold_value(value: Any, kind: str | None, item: str | None) -> Any:
+    """A gold value in BFCL's shape: dict values (one level) become lists of acceptable values."""
+    if kind == "dict" and isinstance(value, dict):
+        return {k: [v] for k, v in value.items()}
+    if kind == "list" and item == "dict" and isinstance(value, list):
+        return [{k: [v] for k, v in d.items()} if isinstance(d, dict) else d for d in value]
+    return value
+
+
+@dataclass(frozen=True)
+class _BfclParam:
+    acceptable: list[Any]
+    kind: str | None
+    """Declared kind (str/int/float/bool/list/dict), None when not declared or not known."""
+    item: str | None = None
+    required: bool = False
+
+
+def _bfcl_expected(gold: Call, spec: ToolSpec | None) -> dict[str, _BfclParam]:
+    expected: dict[str, _BfclParam] = {}
+    declared = spec.params if spec is not None else {}
+    for name, value in gold.arguments.items():
+        param = declared.get(name)
+        kind = param.type.kind if param is not None and param.type.kind in _BFCL_TYPES else None
+        item = param.type.item.kind if param is not None and param.type.item is not None else None
+        if kind is not None and _bfcl_value_ok(value, _BfclParam([_bfcl_gold_value(value, kind, item)], kind, item)):
+            kind = item = None  # the gold value breaks its declared type (an xLAM data error): compare as given
+        acceptable = [_bfcl_gold_value(value, kind, item)]
+        optional = param is not None and param.type.optional
+        if param is not None and optional:
+            default = _bfcl_default(param)
+            if default is not None and default == canonical_lenient(value, param.type):
+                acceptable.append("")
+        expected[name] = _BfclParam(acceptable, kind, item, required=param is not None and not optional)
+    for name, param in declared.items():
+        if name in expected or not param.type.optional:
+            continue
+        kind = param.type.kind if param.type.kind in _BFCL_TYPES else None
+        item = param.type.item.kind if param.type.item is not None else None
+        default = _bfcl_default(param)
+        acceptable = ([_bfcl_gold_value(default, kind, item)] if default is not None else []) + [""]
+        expected[name] = _BfclParam(acceptable, kind, item)
+    return expected
+
+
+def _bfcl_type_ok(value: Any, acceptable: list[Any], expected: type | None, nested: type | None) -> tuple[bool, bool]:
+    """BFCL's ``type_checker``: (valid, is_variable)."""
+    answer_type = _first_type(acceptable)
+    if expected is None:  # a type BFCL has no rule for: take the gold value's type
+        expected = answer_type
+        if expected is None:
+            return True, False
+    is_variable = answer_type is not None and answer_type is not expected
+    if type(value) is expected:
+        if nested is None:
+            return True, is_variable
+        for answer in acceptable:
+            if type(answer) is list:
+                item_type = _first_type(answer)
+                if not all(type(v) is nested or (item_type is not None and type(v) is item_type) for v in value):
+                    continue
+            return True, is_variable
+        return False, is_variable  # nested types wrong
+    if answer_type is not None and type(value) is answer_type:
+        return True, True
+    return False, is_variable
+
+
+def _bfcl_dict_ok(value: dict[str, Any], acceptable: list[Any]) -> bool:
+    for answer in acceptable:
+        if not isinstance(answer, dict):
+            continue
+        if all(
+            key in answer and _std(v) in [_std(a) for a in (answer[key] if isinstance(answer[key], list) else [answer[key]])]
+            for key, v in value.items()
+        ) and all(key in value or "" in (vals if isinstance(vals, list) else [vals]) for key, vals in answer.items()):
+            return True
+    return False
+
+
+def _bfcl_list_dicts_ok(value: list[Any], acceptable: list[Any]) -> bool:
+    return any(
+        isinstance(answer, list)
+        and len(answer) == len(value)
+        and all(isinstance(v, dict) and _bfcl_dict_ok(v, [a]) for v, a in zip(value, answer))
+        for answer in acceptable
+    )
+
+
+def _bfcl_value_ok(value: Any, param: _BfclParam) -> str | None:
+    """None when ``value`` passes BFCL's checks for this parameter, else BFCL's error type."""
+    expected = _BFCL_TYPES.get(param.kind) if param.kind else None
+    nested = _BFCL_TYPES.get(param.item) if (param.kind == "list" and param.item) else None
+    if param.kind == "float" and type(value) is int:
+        value = float(value)  # Python's int -> float promotion
+    valid, is_variable = _bfcl_type_ok(value, param.acceptable, expected, nested)
+    if not valid:
+        return "type_error:nested" if (expected is not None and type(value) is expected) else "type_error:simple"
+    if not is_variable and expected is not None:
+        if expected is dict:
+            return None if _bfcl_dict_ok(value, param.acceptable) else "value_error:dict"
+        if expected is list and nested is dict:
+            return None if _bfcl_list_dicts_ok(value, param.acceptable) else "value_error:list_dict"
+        if expected is str:
+            standard = [bfcl_standardize(a) for a in param.acceptable if type(a) is str]
+            return None if bfcl_standardize(value) in standard else "value_error:string"
+        if expected is list:
+            mine = [_std(v) for v in value]
+            # BFCL iterates every acceptable value, so "" reads as an empty list
+            standard = [[_std(a) for a in answer] for answer in param.acceptable if isinstance(answer, (list, str))]
+            return None if mine in standard else "value_error:list"
+    return None if value in param.acceptable else "value_error:others"
+
+
+def _bfcl_call_failure(pred: Call, gold: Call, expected: dict[str, _BfclParam]) -> str | None:
+    if pred.name != gold.name:
+        return "simple_function_checker:wrong_func_name"
+    for name, param in expected.items():
+        if param.required and name not in pred.arguments:
+            return "simple_function_checker:missing_required"
+    for name, value in pred.arguments.items():
+        if name not in expected:
+            return "simple_function_checker:unexpected_param"
+        failure = _bfcl_value_ok(value, expected[name])
+        if failure is not None:
+            return failure
+    for name, param in expected.items():
+        if name not in pred.arguments and "" not in param.acceptable:
+            return "simple_function_checker:missing_optional"
+    return None
+
+
+def bfcl_failure(predicted: Sequence[Call], gold: Sequence[Call], specs: Mapping[str, ToolSpec]) -> str | None:
+    """None when BFCL's AST checker would accept ``predicted`` for ``gold``, else why not."""
+    if len(predicted) != len(gold):
+        return "parallel_function_checker_no_order:wrong_count"
+    matched: set[int] = set()
+    for g in gold:
+        expected = _bfcl_expected(g, specs.get(g.name))
+        last: str | None = "parallel_function_checker_no_order:cannot_find_match"
+        for i, p in enumerate(predicted):
+            if i in matched:
+                continue
+            last = _bfcl_call_failure(p, g, expected)
+            if last is None:
+                matched.add(i)
+                break
+        if last is not None:
+            return last
+    return None

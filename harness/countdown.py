@@ -25,11 +25,19 @@ whatever the input (a 1 MB completion is scanned once, linearly):
 
 The generator (:func:`generate_instances`) draws 3-4 numbers and a target that an
 exhaustive search proved reachable, with a solution that :func:`check_countdown` accepts.
+
+:func:`tinyzero_reward` reproduces the verdicts of TinyZero's reward
+(``verl/utils/reward_score/countdown.py: compute_score``: 1.0, the format score 0.1, or 0)
+without ``eval``: the same extraction (last line, last ``<answer>`` on it), the same
+number check (``\\d+`` runs), the same character whitelist, and Python's own arithmetic on
+the parsed tree (``**``, ``//``, floats, ``abs(value - target) < 1e-5``), with bounds where
+``eval`` would hang (see the section below).
 """
 
 from __future__ import annotations
 
 import ast
+import operator
 import random
 import re
 from dataclasses import dataclass
@@ -255,6 +263,216 @@ def check_countdown(completion: str, nums: Sequence[int], target: int) -> Countd
     if answer is None:
         return CountdownCheck(False, "no_answer", None, detail="no <answer>...</answer> in the completion")
     return check_expression(answer, nums, target)
+
+
+# ---------------------------------------------------------------- TinyZero's reward, reproduced
+#
+# TinyZero (verl/utils/reward_score/countdown.py) scores a string in four steps:
+#   1. keep the text after the first "Assistant:" (or "<|im_start|>assistant"), else 0;
+#      then its last line (split on "\n"), then the last non-overlapping
+#      "<answer>(.*?)</answer>" on that line, stripped; none -> 0;
+#   2. the integers of re.findall(r"\d+", equation), sorted, must equal the sorted numbers,
+#      else the format score 0.1;
+#   3. the equation must match r"^[\d+\-*/().\s]+$" and eval(equation) must not raise,
+#      else 0.1;
+#   4. abs(result - target) < 1e-5 -> 1.0, else 0.1.
+# Its string is prompt + completion, and its prompt ends with that marker, so step 1's
+# marker test always passes and the last line is the completion's last line.
+# Step 3 is reproduced without eval: the whitelisted text is parsed with ast.parse (the
+# parser eval uses) and the tree is walked applying Python's own operators to Python
+# numbers, which is what eval would compute. Where eval would not finish (an integer
+# power too large, e.g. 99**98**97) the walk refuses the equation (format score): eval
+# would spend minutes to forever on it and end in a MemoryError, which TinyZero also
+# scores 0.1.
+
+TINYZERO_SCORE = 1.0
+TINYZERO_FORMAT_SCORE = 0.1
+TINYZERO_TOLERANCE = 1e-5
+
+TZ_MAX_EXPR_CHARS = 50_000
+"""Longest equation evaluated (after runs of spaces and tabs are collapsed); a longer one
+gets the format score. Python's parser itself refuses more than 200 nested parentheses
+and a few thousand chained operators, so no sensible answer comes near this."""
+
+TZ_MAX_BITS = 1 << 17
+"""Largest integer (in bits) the walk computes; a bigger intermediate value gets the
+format score (see above). 3-number towers such as ``99**(99*99)`` (65k bits) fit."""
+
+TZ_MAX_INT_DIGITS = 4300
+"""``int()`` refuses longer digit strings (CPython's default ``int_max_str_digits``)."""
+
+_TZ_OPEN, _TZ_CLOSE = "<answer>", "</answer>"
+_TZ_WHITELIST = re.compile(r"[\d+\-*/().\s]+")
+_TZ_DIGIT_RUN = re.compile(r"\d+")
+_TZ_BLANKS = re.compile(r"[ \t\f]+")
+_TZ_BINOPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Pow: operator.pow,
+}
+_TZ_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+
+
+@dataclass(frozen=True)
+class TinyZeroVerdict:
+    """TinyZero's reward for one completion, with the reason (one of ``REASONS``)."""
+
+    reward: float
+    """1.0 (``correct``), the format score (0.1: an answer, not right) or 0.0 (``no_answer``)."""
+    reason: Reason
+    answer: str | None = None
+    """The extracted equation (cut to ``MAX_EXPR_CHARS`` + a few characters)."""
+    value: str | None = None
+    """The value eval would give, when it was computed."""
+    detail: str = ""
+
+    @property
+    def correct(self) -> bool:
+        return self.reason == "correct"
+
+
+def tinyzero_answer(completion: str) -> str | None:
+    """TinyZero's extraction: the last ``<answer>...</answer>`` on the last line, stripped.
+
+    Same result as ``re.finditer(r"<answer>(.*?)</answer>", line)`` (non-overlapping,
+    case-sensitive), found with ``str.find`` so it is linear on any input.
+    """
+    line = completion[completion.rfind("\n") + 1 :]
+    found: tuple[int, int] | None = None
+    pos = 0
+    while True:
+        start = line.find(_TZ_OPEN, pos)
+        if start < 0:
+            break
+        end = line.find(_TZ_CLOSE, start + len(_TZ_OPEN))
+        if end < 0:
+            break  # no later <answer> can close either
+        found = (start + len(_TZ_OPEN), end)
+        pos = end + len(_TZ_CLOSE)
+    return None if found is None else line[found[0] : found[1]].strip()
+
+
+def tinyzero_uses_numbers(equation: str, nums: Sequence[int]) -> bool:
+    """TinyZero's number check: the ``\\d+`` runs (any Unicode digits), as ints, sorted,
+    equal the sorted numbers. ``2.5`` reads as 2 and 5."""
+    runs: list[str] = []
+    for run in _TZ_DIGIT_RUN.finditer(equation):
+        runs.append(run.group())
+        if len(runs) > len(nums):
+            return False
+    if len(runs) != len(nums) or any(len(r) > TZ_MAX_INT_DIGITS for r in runs):
+        return False  # int() of a longer run raises ValueError, which TinyZero reads as False
+    return sorted(int(r) for r in runs) == sorted(int(n) for n in nums)
+
+
+def _tz_apply(op: type, left: object, right: object) -> object:
+    """``left <op> right`` as Python computes it, refusing integers beyond TZ_MAX_BITS."""
+    if type(left) is int and type(right) is int:
+        if op is ast.Pow and right > 0 and abs(left) > 1:
+            if (right - 1) * (left.bit_length() - 1) > TZ_MAX_BITS:
+                raise _Reject("too_large", f"an integer power exceeds {TZ_MAX_BITS} bits (eval would not finish)")
+        elif op is ast.Mult and left.bit_length() + right.bit_length() > TZ_MAX_BITS + 1:
+            raise _Reject("too_large", f"an integer product exceeds {TZ_MAX_BITS} bits")
+    try:
+        value = _TZ_BINOPS[op](left, right)
+    except ZeroDivisionError:
+        raise _Reject("div_by_zero", "eval raises ZeroDivisionError") from None
+    except OverflowError:
+        raise _Reject("too_large", "eval raises OverflowError") from None
+    except (TypeError, ValueError) as ex:
+        raise _Reject("bad_syntax", f"eval raises {type(ex).__name__}") from None
+    if type(value) is int and value.bit_length() > TZ_MAX_BITS:
+        raise _Reject("too_large", f"an intermediate integer exceeds {TZ_MAX_BITS} bits")
+    return value
+
+
+def _python_arithmetic(root: ast.AST) -> int | float | complex:
+    """Evaluate a parsed whitelisted equation as eval would (iterative: any parsed depth).
+
+    Only numbers can make a numeric result: an Ellipsis (``...``) or an empty tuple
+    (``()``) anywhere makes eval return a non-number or raise, so either is refused.
+    """
+    values: list[object] = []
+    stack: list[tuple[ast.AST, bool]] = [(root, False)]
+    while stack:
+        node, ready = stack.pop()
+        if isinstance(node, ast.BinOp) and type(node.op) in _TZ_BINOPS:
+            if ready:
+                right, left = values.pop(), values.pop()
+                values.append(_tz_apply(type(node.op), left, right))
+            else:
+                stack.extend([(node, True), (node.right, False), (node.left, False)])
+        elif isinstance(node, ast.UnaryOp) and type(node.op) in _TZ_UNARY:
+            if ready:
+                values.append(_TZ_UNARY[type(node.op)](values.pop()))
+            else:
+                stack.extend([(node, True), (node.operand, False)])
+        elif isinstance(node, ast.Constant) and type(node.value) in (int, float):
+            values.append(node.value)
+        else:
+            what = "..." if isinstance(node, ast.Constant) else type(node).__name__
+            raise _Reject("bad_syntax", f"{what} is not a number (eval gives no numeric result)")
+    [value] = values
+    return value  # type: ignore[return-value]
+
+
+def tinyzero_evaluate(equation: str) -> int | float | complex:
+    """What TinyZero's ``evaluate_equation`` returns, computed without eval.
+
+    Raises ``_Reject`` where it returns None (whitelist failed, eval raised) or would not
+    finish (too large).
+    """
+    if _TZ_WHITELIST.fullmatch(equation) is None:
+        raise _Reject("bad_syntax", "a character is outside TinyZero's whitelist (digits, + - * / ( ) . and spaces)")
+    text = _TZ_BLANKS.sub(" ", equation)  # same tokens: runs of blanks only separate them
+    if len(text) > TZ_MAX_EXPR_CHARS:
+        raise _Reject("too_large", f"equation longer than {TZ_MAX_EXPR_CHARS} characters")
+    try:
+        tree = ast.parse(text, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as ex:
+        raise _Reject("bad_syntax", f"eval raises {type(ex).__name__}") from None
+    return _python_arithmetic(tree.body)
+
+
+def _show(value: object) -> str:
+    if type(value) is int and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"
+    return repr(value)
+
+
+def tinyzero_reward(
+    completion: str,
+    nums: Sequence[int],
+    target: int,
+    format_score: float = TINYZERO_FORMAT_SCORE,
+    score: float = TINYZERO_SCORE,
+) -> TinyZeroVerdict:
+    """TinyZero's ``compute_score`` verdict on a completion (see the notes above)."""
+    equation = tinyzero_answer(completion)
+    if equation is None:
+        return TinyZeroVerdict(0.0, "no_answer", None, detail="no <answer>...</answer> on the last line")
+    shown = equation[: MAX_EXPR_CHARS + 16]
+    if not tinyzero_uses_numbers(equation, nums):
+        return TinyZeroVerdict(
+            format_score, "wrong_numbers", shown, detail=f"its \\d+ runs are not the numbers {sorted(nums)}"
+        )
+    try:
+        value = tinyzero_evaluate(equation)
+    except _Reject as r:
+        return TinyZeroVerdict(format_score, r.reason, shown, detail=r.detail)
+    try:
+        close = abs(value - target) < TINYZERO_TOLERANCE
+    except (ArithmeticError, TypeError, ValueError):
+        close = False
+    shown_value = _show(value)
+    if close:
+        return TinyZeroVerdict(score, "correct", shown, shown_value, f"|{shown_value} - {target}| < {TINYZERO_TOLERANCE}")
+    return TinyZeroVerdict(
+        format_score, "wrong_value", shown, shown_value, f"|{shown_value} - {target}| >= {TINYZERO_TOLERANCE}"
+    )
 
 
 # ---------------------------------------------------------------- search and generation

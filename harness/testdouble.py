@@ -20,6 +20,11 @@ Behaviour (model args with ``-M key=value``):
   web agent instead: one call of each offered search tool (``search`` / ``web_search``,
   with the question as query), one of the page tool (``web_qa`` / ``visit_page``) on the
   first address the search returned, then ``submit`` with the answer drawn as above.
+  A sample with ``metadata["oracle_tool_calls"]`` (a list of ``{"function",
+  "arguments"}``, e.g. APIGen) is answered with calls: when the model is offered tools,
+  native tool calls (those calls when correct, plus a repeat of the first, one call too
+  many, when deliberately wrong); otherwise a deliberately wrong answer is the empty call
+  list ``<answer>[]</answer>`` (``not <target>`` could still read as the gold calls).
 - ``latency`` (seconds, default 0) is slept before each answer; ``max_connections``
   (default 64) bounds concurrency as for a real provider.
 - ``call_log=PATH``: append one JSON line per answered call (sample, epoch, Training-Free
@@ -152,6 +157,9 @@ class TestDoubleAPI(ModelAPI):
             content, tool_calls = self._scripted(input, turn)
         else:
             content, tool_calls = self._oracle(input, turn, tools)
+            native = self._oracle_tool_calls(turn, bool(tools))
+            if native is not None:
+                content, tool_calls = native
         message = ChatMessageAssistant(
             content=content,
             tool_calls=tool_calls or None,
@@ -269,3 +277,26 @@ class TestDoubleAPI(ModelAPI):
         verdict = "correct" if correct else "deliberately wrong"
         call = ToolCall(id=f"call_{turn}", function="submit", arguments={"answer": str(answer)})
         return f"{MARK} Submitting a scripted {verdict} answer (p_correct={self.p_correct}); not a real model.", [call]
+
+    def _oracle_tool_calls(self, turn: int, tools_offered: bool) -> tuple[str, list[ToolCall]] | None:
+        """Oracle mode for a sample with ``metadata["oracle_tool_calls"]`` (same draw as
+        :meth:`_oracle`); None for any other sample, and for a correct text answer."""
+        from inspect_ai.log._samples import sample_active
+
+        active = sample_active()
+        native = (active.sample.metadata or {}).get("oracle_tool_calls") if active is not None else None
+        if active is None or not isinstance(native, list):
+            return None
+        key = f"{self.seed}|{active.sample.id}|{active.epoch}|{turn}".encode()
+        correct = int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2**64 < self.p_correct
+        note = f"(p_correct={self.p_correct}); not a real model."
+        if not tools_offered:
+            return None if correct else (f"{MARK} Scripted deliberately wrong answer {note}\n<answer>[]</answer>", [])
+        chosen = [c for c in native if isinstance(c, dict)]
+        if not correct:  # one call too many: wrong under every matching rule
+            chosen = chosen + (chosen[:1] or [{"function": "no_such_tool", "arguments": {}}])
+        calls = [
+            ToolCall(id=f"call_{turn}_{i}", function=str(c["function"]), arguments=dict(c.get("arguments") or {}))
+            for i, c in enumerate(chosen)
+        ]
+        return f"{MARK} Scripted {'correct' if correct else 'deliberately wrong'} tool calls {note}", calls

@@ -288,12 +288,21 @@ def length_controlled_winrate(
         index = [int((s.sample_metadata or {}).get("index", i)) for i, s in enumerate(scores)]
         x, ref_len, model_len = _x(scores), [m["reference_length"] for m in meta], [m["length"] for m in meta]
         index = index if d is not None else None
-        value, se, _fit, variant = am.length_controlled(x, ref_len, model_len, difficulty=d, index=index, gamed=gamed)
+        try:
+            value, se, _fit, variant = am.length_controlled(
+                x, ref_len, model_len, difficulty=d, index=index, gamed=gamed
+            )
+        except am.LcNotFittable as ex:
+            logger.warning(f"length_controlled_winrate not computed: {ex}")
+            return none
         result: dict[str, float | None] = {"length_controlled_winrate": value, "lc_standard_error": se}
         if variant == "length_controlled_v1":
-            result["length_controlled_winrate_noreg"] = am.length_controlled(
-                x, ref_len, model_len, difficulty=d, index=index
-            )[0]
+            try:
+                result["length_controlled_winrate_noreg"] = am.length_controlled(
+                    x, ref_len, model_len, difficulty=d, index=index
+                )[0]
+            except am.LcNotFittable:
+                result["length_controlled_winrate_noreg"] = None
         return result
 
     return compute

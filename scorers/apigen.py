@@ -1,15 +1,16 @@
 """APIGen / xLAM function-calling scorer: the model's calls against the gold calls.
 
 The predicted calls come from the final model output in the state: its native tool calls
-if it made any, else its text parsed with :func:`harness.apigen.parse_calls`. Matching is
-:func:`harness.apigen.match_calls` (multiset, ``exact`` or ``lenient``). The tools come
-from ``state.metadata["tools"]`` (set by tasks/apigen.py), the gold calls from the target
-(a JSON list of ``{name, arguments}``).
+if it made any (any text beside them is ignored; declared names are mapped back to the
+dataset's with :func:`harness.apigen.declare_tools`), else its text parsed with
+:func:`harness.apigen.parse_calls`. Matching is :func:`harness.apigen.match_calls`
+(``exact``, ``lenient`` or ``bfcl``). The tools come from ``state.metadata["tools"]`` (set
+by tasks/apigen.py), the gold calls from the target (a JSON list of ``{name, arguments}``).
 
 ``Score.metadata["reason"]`` is ``correct``, ``parse_error`` (the output could not be
 read as calls; ``parse_detail`` says why), ``wrong_count``, ``wrong_name`` or
-``wrong_arguments``. The ``parse_error_rate`` metric reports parse failures apart from
-wrong calls.
+``wrong_arguments``; in ``bfcl`` mode ``bfcl_error`` names the check that failed. The
+``parse_error_rate`` metric reports parse failures apart from wrong calls.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from harness.apigen import (
     MatchMode,
     calls_from_json,
     check_bounds,
+    declare_tools,
     match_calls,
     parse_calls,
     parse_tools,
@@ -76,13 +78,16 @@ def predicted_calls(state: TaskState) -> tuple[list[Call], str]:
     if tool_calls:
         if len(tool_calls) > MAX_CALLS:
             raise CallParseError("too_many_calls", f"more than {MAX_CALLS} tool calls")
+        declared = declare_tools((state.metadata or {}).get("tools"))
         calls = []
         for tc in tool_calls:
             if tc.parse_error:
                 raise CallParseError("invalid_json", f"tool call {tc.function}: {tc.parse_error}"[:200])
-            arguments = dict(tc.arguments or {})
+            if not isinstance(tc.arguments, dict):
+                raise CallParseError("bad_shape", f"arguments of tool call {tc.function[:80]} are not an object")
+            arguments = dict(tc.arguments)
             check_bounds(arguments)  # the provider decoded them; still bound depth and size
-            calls.append(Call(name=tc.function, arguments=arguments))
+            calls.append(Call(name=declared.original_name(tc.function), arguments=arguments))
         return calls, "tool_calls"
     return parse_calls(state.output.completion if state.output else ""), "text"
 
@@ -98,7 +103,7 @@ def _compact(calls: list[Call]) -> str:
 
 @scorer(metrics=[accuracy(), stderr(), parse_error_rate()])
 def apigen_match(mode: MatchMode = "exact") -> Scorer:
-    """Multiset match of the predicted against the gold calls (``mode``: exact or lenient)."""
+    """Predicted against gold calls (``mode``: exact, lenient or bfcl; see harness/apigen.py)."""
     if mode not in MATCH_MODES:
         raise ValueError(f"match mode must be one of {', '.join(MATCH_MODES)}, not {mode!r}")
 
@@ -119,6 +124,8 @@ def apigen_match(mode: MatchMode = "exact") -> Scorer:
         meta.update(source=source, reason=result.reason, n_predicted=len(predicted), n_gold=len(gold))
         if not result.correct:
             meta.update(missing=list(result.missing), unexpected=list(result.unexpected))
+            if result.detail:
+                meta["bfcl_error"] = result.detail
         return Score(
             value=CORRECT if result.correct else INCORRECT,
             answer=_compact(predicted),

@@ -4,7 +4,7 @@ Training-Free GRPO's tool rows use a ReAct agent whose one tool runs Python (ups
 ``max_turns`` 50, a 3 s tool timeout, no submit tool: the agent stops when the model answers
 without calling a tool, its final message holding ``\\boxed{...}``). This solver is
 inspect's ``react`` agent set up the same way, with inspect's ``python()`` tool running in
-the sandbox chosen by ``-T sandbox=`` (``bwrap`` by default, see harness/sandbox.py).
+the sandbox chosen by ``-T sandbox=`` (``bwrap`` by default, see harness/sandbox/).
 
 The number of tool calls made in a sample is written to the sample store under
 ``"tool_calls"`` (int), for leaderboards and the experience optimizer.

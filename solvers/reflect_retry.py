@@ -18,6 +18,15 @@ runs the task's scorers on the current state (the mechanism behind the react age
 ``attempts``); the first task scorer's value decides success (``value_to_float() >= 1``:
 ``C``, ``True``, ``1``). Those intermediate checks appear as intermediate score events in
 the transcript.
+
+Bounded: every generation is one model turn (``tool_calls="none"``: calls to tools the
+task offers are recorded, never executed), so a sample costs at most three generations
+(attempt, reflection, retry) whatever the model does; the reflection turn is asked with
+``tool_choice="none"``. When a limit (messages, tokens, time) or an error stops the
+protocol midway, the output left for the task's scorers is the last attempt that was
+checked (an empty output if none was): an attempt is never counted by one scorer and not
+by the other, so ``accuracy`` always equals ``second_try``. ``Score.metadata`` then says
+``interrupted``.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from inspect_ai._util.error import PrerequisiteError
-from inspect_ai.model import ChatMessageAssistant, ChatMessageTool, ChatMessageUser
+from inspect_ai.model import ChatMessageAssistant, ChatMessageTool, ChatMessageUser, ModelOutput
 from inspect_ai.scorer import (
     Metric,
     SampleScore,
@@ -78,6 +87,8 @@ class ReflectRetryRecord(StoreModel):
     first_answer: str | None = None
     second_answer: str | None = None
     reflection: str | None = None
+    interrupted: str | None = None
+    """Why the protocol stopped midway (a limit or an error), if it did."""
 
 
 _checking: ContextVar[bool] = ContextVar("reflect_retry_checking", default=False)
@@ -123,22 +134,33 @@ def reflect_then_retry(reflection_prompt: str = REFLECTION_PROMPT, retry_prompt:
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         record = state.store_as(ReflectRetryRecord)
-        state = await generate(state)
-        record.first_try, record.first_reason, record.first_answer = await _check(state)
-        if record.first_try == 1.0:
-            record.second_try = 1.0
-            return state
+        checked = ModelOutput(model=str(state.model))  # the last checked attempt (none yet)
+        try:
+            state = await generate(state, tool_calls="none")
+            record.first_try, record.first_reason, record.first_answer = await _check(state)
+            checked = state.output
+            if record.first_try == 1.0:
+                record.second_try = 1.0
+                return state
 
-        record.retried = True
-        _close_tool_calls(state)
-        state.messages.append(ChatMessageUser(content=reflection_prompt))
-        state = await generate(state, tool_calls="none")
-        record.reflection = state.output.completion
-        _close_tool_calls(state)
-        state.messages.append(ChatMessageUser(content=retry_prompt))
-        state = await generate(state)
-        record.second_try, record.second_reason, record.second_answer = await _check(state)
-        return state
+            record.retried = True
+            _close_tool_calls(state)
+            state.messages.append(ChatMessageUser(content=reflection_prompt))
+            tool_choice, state.tool_choice = state.tool_choice, "none"
+            try:
+                state = await generate(state, tool_calls="none")
+            finally:
+                state.tool_choice = tool_choice
+            record.reflection = state.output.completion
+            _close_tool_calls(state)
+            state.messages.append(ChatMessageUser(content=retry_prompt))
+            state = await generate(state, tool_calls="none")
+            record.second_try, record.second_reason, record.second_answer = await _check(state)
+            return state
+        except BaseException as ex:  # a limit, a cancellation or an error: re-raised below
+            record.interrupted = f"{type(ex).__name__}: {str(ex)[:200]}"
+            state.output = checked  # the scorers see only a checked attempt
+            raise
 
     return solve
 
@@ -184,7 +206,8 @@ def reflect_retry_outcome() -> Scorer:
     """First-try and cumulative second-try success recorded by :func:`reflect_then_retry`.
 
     Abstains (returns None) while the solver itself is checking an attempt. A sample cut
-    short (e.g. by a token limit) counts an unchecked attempt as a failure.
+    short (e.g. by a message limit) counts an unchecked attempt as a failure, as the task's
+    scorers do (the solver leaves them the last checked attempt).
     """
 
     async def score(state: TaskState, target: Target) -> Score | None:
@@ -209,6 +232,7 @@ def reflect_retry_outcome() -> Scorer:
                 "first_answer": record.first_answer,
                 "second_answer": record.second_answer,
                 "reflection": (record.reflection or "")[:2000] or None,
+                "interrupted": record.interrupted,
             },
         )
 

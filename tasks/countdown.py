@@ -18,7 +18,11 @@ when solvable, ``metadata.oracle_answer`` (an equation found by search; the test
 writes it when answering correctly). Ids: ``cd<target>-<n1>_<n2>_...``; a repeated
 (target, numbers) row is dropped.
 
-Scorer: :func:`scorers.countdown.countdown_equation` (rules in harness/countdown.py).
+Scorer (``-T reward=``): ``default``, :func:`scorers.countdown.countdown_equation` (the
+equation in the last ``<answer>`` must reach the target exactly), or ``tinyzero``,
+:func:`scorers.countdown.countdown_tinyzero` (TinyZero's ``compute_score`` verdicts:
+last line only, format score 0.1, float tolerance 1e-5; reproduced without eval). Rules
+in harness/countdown.py.
 """
 
 from __future__ import annotations
@@ -26,12 +30,13 @@ from __future__ import annotations
 from typing import Any
 
 from inspect_ai import Task, task
+from inspect_ai._util.error import PrerequisiteError
 from inspect_ai.dataset import Sample
 
 from harness.countdown import generate_instances, solve
 from harness.datasets import DataUnavailable, load_dataset
 from harness.task import harness_task
-from scorers.countdown import countdown_equation
+from scorers.countdown import REWARDS, countdown_equation, countdown_tinyzero
 
 INPUT = "Using the numbers {nums}, create an equation that equals {target}."
 """The sample input (TinyZero's wording); ``nums`` as a Python list."""
@@ -113,15 +118,19 @@ def countdown(
     data: str | None = None,
     n: int | None = None,
     seed: int = 0,
+    reward: str = "default",
     solver: str = "direct",
     **solver_args: Any,
 ) -> Task:
-    """Countdown: ``-T source=generate|hf``, ``-T data=PATH``, ``-T n=``, ``-T seed=`` (generator)."""
+    """Countdown: ``-T source=generate|hf``, ``-T data=PATH``, ``-T n=``, ``-T seed=`` (generator),
+    ``-T reward=default|tinyzero`` (the scoring rule)."""
+    if reward not in REWARDS:
+        raise PrerequisiteError(f"countdown: -T reward must be one of {', '.join(REWARDS)}, not {reward!r}.")
     samples = load_countdown(source, data, n, seed)
     return harness_task(
         dataset=samples,
         name="countdown",
-        scorer=countdown_equation(),
+        scorer=countdown_tinyzero() if reward == "tinyzero" else countdown_equation(),
         template=PROMPT,
         solver=solver,
         solver_args=solver_args,
@@ -129,5 +138,6 @@ def countdown(
         metadata={
             "countdown_source": "file" if data is not None else source,
             "countdown_seed": seed if data is None and source == "generate" else None,
+            "reward": reward,  # same name as the task arg: explicit and default runs are one configuration
         },
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import os
 import statistics
 from pathlib import Path
 
@@ -46,27 +47,76 @@ def test_length_feature_sign_and_scale():
     assert am.length_features([5, 5], [5, 5]).tolist() == [0.0, 0.0]
 
 
-def test_l1_fit_satisfies_optimality_conditions():
+def _min_norm_subgradient(X, y, w, b, C) -> float:
+    """liblinear's stopping measure for ||b||_1 + C * sum_i w_i * soft-label log loss_i."""
+    g = C * X.T @ (w * (1 / (1 + np.exp(-(X @ b))) - y))
+    return float(np.sum(np.where(b > 0, np.abs(g + 1), np.where(b < 0, np.abs(g - 1), np.maximum(np.abs(g) - 1, 0)))))
+
+
+def test_fit_minimises_the_weighted_soft_label_objective():
+    """The fit is AlpacaEval's: each row as label 1 at weight y*w and label 0 at weight (1-y)*w,
+    i.e. ||b||_1 + C * sum_i w_i [log(1 + e^z) - y z], solved by liblinear to its stopping rule
+    (min-norm subgradient <= tol * its value at b = 0)."""
     rng = np.random.default_rng(1)
     X = np.column_stack([np.tanh(rng.normal(size=300)), rng.normal(size=300), np.ones(300)])
     y = 1 / (1 + np.exp(-(X @ np.array([-1.5, 0.7, -0.4])))) * 0.9 + 0.05
     w = rng.uniform(0.5, 1.5, size=300)
-    for C in (0.01, 1.0, 1000.0):
-        b = am._fit_l1_logistic(X, y, w, C)
-        g = X.T @ (w * (1 / (1 + np.exp(-(X @ b))) - y))  # gradient of the loss
-        for j in range(3):  # KKT of loss + ||b||_1 / C
-            if abs(b[j]) > 1e-9:
-                assert g[j] + np.sign(b[j]) / C == pytest.approx(0, abs=1e-7)
-            else:
-                assert abs(g[j]) <= 1 / C + 1e-7
-    # strong penalty zeroes everything; weak penalty recovers the generating signs
-    assert am._fit_l1_logistic(X, y, w, 1e-4).tolist() == [0.0, 0.0, 0.0]
-    assert np.sign(am._fit_l1_logistic(X, y, w, 1e4)).tolist() == [-1.0, 1.0, -1.0]
+    b, C = am.fit_glm_cv(X, y, w)
+    assert C in am.CV_CS
+    start = _min_norm_subgradient(X, y, w, np.zeros(3), C)
+    assert _min_norm_subgradient(X, y, w, b, C) <= am.LIBLINEAR_TOL * start
+    assert _min_norm_subgradient(X, 1 - y, w, b, C) > 0.1 * start  # labels the other way round: far from optimal
+    assert np.sign(b).tolist() == [-1.0, 1.0, -1.0]
 
 
-def test_group_folds_follow_sklearn_groupkfold_order():
-    # equal-size groups are dealt out in reverse order, round robin
-    assert am._group_folds(7, 5).tolist() == [1, 0, 4, 3, 2, 1, 0]
+def test_lc_is_symmetric_in_the_two_sides():
+    """Swapping model and reference (x -> 1 - x, lengths swapped, difficulty negated) gives 100 - LC."""
+    rng = np.random.default_rng(3)
+    n = 300
+    ref, mod, d = np.full(n, 1000), rng.integers(100, 1900, size=n), rng.normal(size=n)
+    x = 1 / (1 + np.exp(-(-1.5 * np.tanh(am.length_features(ref, mod)) + 0.7 * d - 0.4)))
+    lc, _, fit, _ = am.length_controlled(x, ref, mod, difficulty=d)
+    lc_swapped, _, fit_swapped, _ = am.length_controlled(1 - x, mod, ref, difficulty=-d)
+    assert lc_swapped == pytest.approx(100 - lc, abs=1e-9) and fit_swapped.C == fit.C
+    assert fit_swapped.intercept == pytest.approx(-fit.intercept, abs=1e-9)
+
+
+def test_unfittable_rows_give_no_lc_with_a_reason(capsys: pytest.CaptureFixture[str]):
+    """Fewer rows than CV folds, or one outcome only (liblinear would fit nothing: AlpacaEval
+    reports 50 for a model that loses every comparison): no LC, and the reason says why."""
+    ref, mod, d = np.full(40, 900), np.arange(40) * 50 + 10, np.linspace(-1, 1, 40)
+    with pytest.raises(am.LcNotFittable, match="4 scored rows"):
+        am.length_controlled(np.array([0.2, 0.9, 0.4, 0.6]), ref[:4], mod[:4], difficulty=d[:4])
+    for value, says in ((0.0, "always loses"), (1.0, "always wins")):
+        x = np.full(40, value)
+        x[3] = np.nan  # unscored rows do not count
+        with pytest.raises(am.LcNotFittable, match=says):
+            am.length_controlled(x, ref, mod, difficulty=d)
+    records = [{"output_1": "r" * 900, "output_2": "m" * (10 + i), "generator_1": "ref", "generator_2": "toy",
+                "preference": 1.0} for i in range(40)]
+    m = am.annotation_metrics(records, name="toy", difficulty=d)
+    assert m.length_controlled_winrate is None and m.win_rate == 0.0
+    assert "not computed: every scored preference is 0" in (m.lc_skipped or "")
+    # with gamed-baseline rows holding both outcomes the regularised fit exists (the noreg one does not)
+    gamed = am.GamedRows(x=[0.2, 0.8] * 20, std_delta_len=np.linspace(-1, 1, 40).tolist(),
+                         instruction_difficulty=d.tolist())
+    m = am.annotation_metrics(records, name="toy", difficulty=d, gamed=gamed)
+    assert m.lc_variant == "length_controlled_v1" and m.length_controlled_winrate < 5
+    assert m.length_controlled_winrate_noreg is None
+
+
+def test_gamed_file_rows_keep_their_order_and_flags(tmp_path: Path):
+    """df_gamed.csv rows enter the fit as AlpacaEval reads them: file order, rows without a
+    preference dropped, a row flagged not_gamed_baseline kept (weight 1, model term 1)."""
+    f = tmp_path / "df_gamed.csv"
+    f.write_text("model,index,preference,std_delta_len,instruction_difficulty,not_gamed_baseline\n"
+                 "v,0,0.25,0.5,-1.0,False\nv,1,,0.1,0.2,False\nc,0,0.75,-0.5,-1.0,False\nm,1,1.0,0.0,0.2,True\n")
+    g = am.read_gamed(f)
+    assert g.x == [0.25, 0.75, 1.0] and g.std_delta_len == [0.5, -0.5, 0.0]
+    assert g.instruction_difficulty == [-1.0, -1.0, 0.2] and g.not_gamed_baseline == [False, False, True]
+    f.write_text("preference,std_delta_len,instruction_difficulty,not_gamed_baseline\n0.5,0,0,maybe\n")
+    with pytest.raises(ValueError, match="not_gamed_baseline must be True/False"):
+        am.read_gamed(f)
 
 
 def test_length_controlled_recovers_length_bias():
@@ -158,6 +208,62 @@ def test_reproduces_published_lc_with_difficulty(shared_data: Path):
         assert stored.length_controlled_winrate == pytest.approx(lb.loc[name].length_controlled_winrate, abs=1e-6)
         fitted = am.annotation_metrics(records, name=name, difficulty=d)  # no df_gamed: noreg, within ~3 points
         assert fitted.length_controlled_winrate == pytest.approx(lb.loc[name].length_controlled_winrate, abs=3)
+
+
+ALPACA_EVAL_REPO = Path(os.environ.get("ALPACA_EVAL_REPO", "/work/.mirror/tatsu-lab+alpaca_eval/repo"))
+"""A git directory (or checkout) of tatsu-lab/alpaca_eval: its nested vicuna file carries
+``glm_preference``, from which the real instruction difficulties are recovered."""
+
+ALPACA_EVAL_LC = {
+    "length_controlled_noreg": {
+        "FuseChat-Gemma-2-9B-Instruct": 70.0658239347245,
+        "alpaca-7b": 6.6441666141948765,
+        "claude-2": 27.042175209674845,
+        "falcon-7b-instruct": 3.666484849256569,
+        "gpt-3.5-turbo-1106": 18.25085267083961,
+        "vicuna-13b-v1.5": 8.606282693440145,
+    },
+    "length_controlled_v1": {"claude-2": 32.115485399732826, "falcon-7b-instruct": 4.795487241193259},
+}
+"""LC win rates printed by alpaca_eval's own ``get_length_controlled_winrate`` (repo @ cd543a1,
+scikit-learn 1.9.1), run outside this project on the six shared annotation files with the
+recovered difficulties. ``length_controlled_v1`` used stand-in gamed rows (the real
+``df_gamed.csv`` is not available offline): the repo's gpt-3.5-turbo-1106 _verbose then
+_concise annotation files, std_delta_len scaled per file, in file order."""
+
+
+def _git_json(repo: Path, path: str) -> list[dict]:
+    import subprocess
+
+    out = subprocess.run(["git", "-C", str(repo), "show", f"HEAD:{path}"], capture_output=True, check=True)
+    return json.loads(out.stdout)
+
+
+def test_fit_matches_alpaca_evals_own_code(shared_data: Path):
+    if not (ALPACA_EVAL_REPO / "HEAD").is_file() and not (ALPACA_EVAL_REPO / ".git").exists():
+        pytest.skip(f"alpaca_eval repository not at {ALPACA_EVAL_REPO} (set ALPACA_EVAL_REPO)")
+    base = shared_data / "alpacaeval"
+    weights = am.read_glm_weights(base / "lc_weights_weighted_alpaca_eval_gpt4_turbo_baseline_gpt4_1106_preview.csv")
+    nested = _git_json(ALPACA_EVAL_REPO, "results/vicuna-13b-v1.5/weighted_alpaca_eval_gpt4_turbo/"
+                                         "weighted_alpaca_eval_gpt4_turbo/annotations.json")
+    d = am.difficulty_from_glm_preference([r["glm_preference"] for r in nested], weights["vicuna-13b-v1.5"])
+    x, y, w = [], [], []
+    for m in ("gpt-3.5-turbo-1106_verbose", "gpt-3.5-turbo-1106_concise"):
+        rows = _git_json(ALPACA_EVAL_REPO, f"results/{m}/weighted_alpaca_eval_gpt4_turbo/annotations.json")
+        x += [r["preference"] - 1 for r in rows]
+        y += am.length_features([len(r["output_1"]) for r in rows], [len(r["output_2"]) for r in rows]).tolist()
+        w += d.tolist()
+    gamed = am.GamedRows(x=x, std_delta_len=y, instruction_difficulty=w)
+    files = {}
+    for f in sorted((base / "annotations").glob("*.json.gz")):
+        records = am.read_json_records(f)
+        files[am.annotation_name(f, records)] = records
+    for variant, expected in ALPACA_EVAL_LC.items():
+        for name, value in expected.items():
+            m = am.annotation_metrics(files[name], name=name, difficulty=d,
+                                      gamed=gamed if variant == "length_controlled_v1" else None)
+            assert m.lc_variant == variant
+            assert m.length_controlled_winrate == pytest.approx(value, abs=1e-9), (variant, name)
 
 
 # --------------------------------------------------------------------------- CLI
@@ -283,10 +389,10 @@ def test_swap_is_deterministic_and_balanced():
 INSTRUCTIONS = [("inst0", "koala"), ("inst1", "koala"), ("inst2", "oasst"), ("inst3", "vicuna"), ("inst4", "vicuna")]
 
 
-def _data(tmp_path: Path) -> Path:
+def _data(tmp_path: Path, instructions: list[tuple[str, str]] = INSTRUCTIONS) -> Path:
     return write_jsonl(tmp_path / "alpaca_eval.jsonl", [
         {"instruction": f"Please answer {q}.", "output": f"REF-ANSWER for {q}", "generator": "gpt4_1106_preview",
-         "dataset": ds} for q, ds in INSTRUCTIONS
+         "dataset": ds} for q, ds in instructions
     ])
 
 
@@ -312,7 +418,7 @@ class ScriptedJudge:
     def __call__(self, messages, tools, tool_choice, config):
         prompt = messages[-1].text
         self.configs.append(config)
-        q = next(q for q, _ in INSTRUCTIONS if f"answer {q}." in prompt)
+        q = next(q for q in [f"inst{i}" for i in range(10)] if f"answer {q}." in prompt)
         self.calls.append(q)
         model_first = prompt.index("MODEL-ANSWER") < prompt.index(self.ref)
         model_id, ref_id = ("m", "M") if model_first else ("M", "m")
@@ -376,16 +482,21 @@ def test_end_to_end_official_reference(tmp_path: Path, capsys: pytest.CaptureFix
         assert o[key] == pytest.approx(metrics[key].value), key
 
 
-def test_end_to_end_lc_metric_when_difficulty_given(tmp_path: Path):
+def test_end_to_end_lc_metric_when_difficulty_given(tmp_path: Path, caplog: pytest.LogCaptureFixture):
     diff = tmp_path / "difficulty.json"
-    diff.write_text(json.dumps([0.0, 0.5, -0.5, 1.0, 0.2]))
+    diff.write_text(json.dumps([0.0, 0.5, -0.5, 1.0, 0.2, -1.0, 0.3, 0.7, -0.2, 0.1]))
+    # 4 scored judgements: fewer than the 5 CV folds, so no LC (and the log says why)
     log = _run(tmp_path, alpacaeval(data=str(_data(tmp_path)), instruction_difficulty=str(diff)), ScriptedJudge())
+    assert "length_controlled_winrate" not in log.results.scores[0].metrics
+    assert "length_controlled_winrate not computed: 4 scored rows" in caplog.text
+    data = _data(tmp_path, INSTRUCTIONS + [(f"inst{i}", "helpful_base") for i in range(5, 10)])
+    log = _run(tmp_path, alpacaeval(data=str(data), instruction_difficulty=str(diff)), ScriptedJudge(), "ten")
     metrics = log.results.scores[0].metrics
     assert 0 <= metrics["length_controlled_winrate"].value <= 100 and "lc_standard_error" in metrics
     assert "length_controlled_winrate_noreg" not in metrics
     # with gamed-baseline rows: the regularised value and the unregularised one next to it
     gamed = _gamed_csv(tmp_path)
-    task = alpacaeval(data=str(_data(tmp_path)), instruction_difficulty=str(diff), gamed_baselines=str(gamed))
+    task = alpacaeval(data=str(data), instruction_difficulty=str(diff), gamed_baselines=str(gamed))
     metrics = _run(tmp_path, task, ScriptedJudge(), "gamed").results.scores[0].metrics
     assert 0 <= metrics["length_controlled_winrate"].value <= 100
     assert 0 <= metrics["length_controlled_winrate_noreg"].value <= 100

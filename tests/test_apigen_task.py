@@ -34,13 +34,19 @@ def test_fixture_follows_upstream_schema() -> None:
 
 
 def test_record_to_sample() -> None:
-    sample = record_to_sample(ROWS[0])
+    sample = record_to_sample(ROWS[0], "text")
     assert sample.id == "xlam-1"
     assert "live_giveaways_by_type" in str(sample.input) and ROWS[0]["query"] in str(sample.input)
     assert json.loads(str(sample.target)) == json.loads(ROWS[0]["answers"])
     meta = sample.metadata or {}
     assert meta["tools"] == json.loads(ROWS[0]["tools"]) and meta["n_calls"] == 2
     assert json.loads(meta["oracle_answer"]) == json.loads(ROWS[0]["answers"])
+    assert meta["oracle_tool_calls"] == [
+        {"function": c["name"], "arguments": c["arguments"]} for c in json.loads(ROWS[0]["answers"])
+    ]
+    # native format (the default): the tools are declared to the model, not written in the prompt
+    native = record_to_sample(ROWS[0])
+    assert native.input == ROWS[0]["query"] and native.target == sample.target
     # already-decoded fields (some mirrors / parquet) are accepted too
     decoded = {**ROWS[0], "tools": json.loads(ROWS[0]["tools"]), "answers": json.loads(ROWS[0]["answers"])}
     assert record_to_sample(decoded).target == sample.target
@@ -79,7 +85,9 @@ def test_unknown_match_mode_is_refused() -> None:
 
 def _query(messages: list[Any]) -> str:
     text = next(m.text for m in messages if isinstance(m, ChatMessageUser))
-    return text.split("User query: ", 1)[1].split("\n", 1)[0].strip()
+    if "User query: " in text:  # -T format=text
+        return text.split("User query: ", 1)[1].split("\n", 1)[0].strip()
+    return text.split("\n", 1)[0].strip()  # native: the query, then the instruction
 
 
 def _run(tmp_path: Path, responder: Any, **task_args: Any):
@@ -143,10 +151,16 @@ def test_lenient_mode_accepts_type_mismatches_exact_does_not(tmp_path: Path) -> 
         q = _query(input)
         return output(json.dumps(answers.get(q, GOLD[q])))
 
-    exact = _run(tmp_path / "e", respond, match="exact")
-    lenient = _run(tmp_path / "l", respond, match="lenient")
+    exact = _run(tmp_path / "e", respond, match="exact", format="text")
+    lenient = _run(tmp_path / "l", respond, match="lenient", format="text")
+    bfcl = _run(tmp_path / "b", respond, match="bfcl", format="text")
     assert _metrics(exact)["accuracy"] == pytest.approx(9 / 12)
-    assert _metrics(lenient)["accuracy"] == pytest.approx(1.0)
+    # lenient coerces "2024" and "true" but keeps case: "lisbon" is not "Lisbon"
+    assert _metrics(lenient)["accuracy"] == pytest.approx(11 / 12)
+    # BFCL: types are strict ("2024" is not an int), strings are compared case-free
+    assert _metrics(bfcl)["accuracy"] == pytest.approx(10 / 12)
+    by_query = {s.metadata["query"]: s.scores["apigen_match"].metadata for s in bfcl.samples}
+    assert by_query["Is 2024 a leap year?"]["bfcl_error"] == "type_error:simple"
 
 
 def _state(sample, out: ModelOutput):
@@ -161,11 +175,8 @@ def _state(sample, out: ModelOutput):
 
 
 def test_scorer_reads_native_tool_calls_and_text() -> None:
-    """A final output holding native tool calls is scored from them (no text parse needed).
-
-    (Not run end to end: inspect's generate() loop would try to execute calls to tools the
-    task never defines. The task gives tools in the prompt, so real models answer in text.)
-    """
+    """A final output holding native tool calls is scored from them (no text parse needed);
+    end-to-end runs with scripted native calls are in tests/test_apigen_native.py."""
     from inspect_ai.scorer import Target
 
     from scorers.apigen import apigen_match
@@ -197,7 +208,25 @@ def test_testdouble_oracle_end_to_end(tmp_path: Path) -> None:
     assert len(log.samples) == 8
     assert _metrics(log)["accuracy"] == 1.0
     assert all("[TEST DOUBLE]" in s.output.completion for s in log.samples)
+    assert {s.scores["apigen_match"].metadata["source"] for s in log.samples} == {"tool_calls"}
     assert log.eval.task_args["split_size"] == 8
+
+
+def test_testdouble_wrong_answers_are_wrong_in_both_formats(tmp_path: Path) -> None:
+    """p_correct=0.5: the deliberately wrong answers never read as the gold calls."""
+    logs = inspect_eval(
+        [apigen(data=str(FIXTURE), split="all", format=f) for f in ("native", "text")],
+        model="testdouble/oracle",
+        model_args={"p_correct": 0.5},
+        log_dir=str(tmp_path),
+        display="none",
+    )
+    outcomes = []
+    for log in logs:
+        reasons = {s.id: s.scores["apigen_match"].metadata["reason"] for s in log.samples}
+        assert set(reasons.values()) == {"correct", "wrong_count"}
+        outcomes.append(reasons)
+    assert outcomes[0] == outcomes[1]  # the same draws, whatever the format
 
 
 def test_registered_under_harness() -> None:
