@@ -9,12 +9,18 @@ half-written library.
 
 The rendering matches the paper's code ([B] ``PROBLEM_WITH_EXPERIENCE_TEMPLATE``): one
 ``[G0]. text`` line per experience.
+
+:meth:`ExperienceLibrary.load` also reads the two forms the reference code publishes: [B]'s
+plain ``{"G0": "text", ...}`` JSON and [M]'s agent configs (``configs/agents/practice/
+*_practice_agent.yaml``: the experiences as ``[G0]. text`` lines at the end of
+``agent.instructions``); such a library records where it came from in ``imported``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,8 +31,11 @@ from pydantic import BaseModel, Field, ValidationError
 SCHEMA_VERSION = 1
 """Bumped on any incompatible change of the JSON layout."""
 
-STAGES = ("rollout", "summary", "advantage", "consolidation", "direct")
-"""Stages whose model usage is accounted separately ("direct" = directly generated experiences)."""
+STAGES = ("rollout", "summary", "advantage", "consolidation", "direct", "critique", "update", "batch")
+"""Stages whose model usage is accounted separately: rollouts (incl. the judge and page reader);
+math prompt set: summary, advantage, consolidation; web prompt set: summary, critique (the
+group advantage), update (group update), batch (batch update); "direct" = directly generated
+experiences."""
 
 
 class Experience(BaseModel):
@@ -131,16 +140,32 @@ class Provenance(BaseModel):
     """Which stage prompts were used (see harness/tfgrpo/prompts.py)."""
     prompt_set_sha256: str = ""
     """sha256 of the prompt set's name and templates (empty in libraries from before it was recorded)."""
+    model_roles: dict[str, Any] = Field(default_factory=dict)
+    """Model roles bound in the rollouts (e.g. ``grader``: the judge that gave the rewards):
+    role -> ``{"model", "config", "model_args"}`` (secret-looking args redacted)."""
     train_sample_ids: list[str] = Field(default_factory=list)
     created: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     test_double: bool = False
     """True when the model is the offline test double: then nothing here is a real result."""
 
 
+class Imported(BaseModel):
+    """Where a library not written by this harness came from."""
+
+    format: Literal["reference-json", "agent-yaml"]
+    """``reference-json``: [B]'s ``{"G0": "text"}``; ``agent-yaml``: an [M] agent config."""
+    model: str | None = None
+    """The model the agent config names (``model.model_provider.model``)."""
+    instructions: str | None = None
+    """The agent config's instructions before the experiences (e.g. "You are a helpful assistant.")."""
+
+
 class ExperienceLibrary(BaseModel):
     schema_version: int = SCHEMA_VERSION
     experiences: list[Experience] = Field(default_factory=list)
     provenance: Provenance | None = None
+    imported: Imported | None = None
+    """Set when the library was read from the reference code's own formats (no provenance then)."""
     steps: list[StepStats] = Field(default_factory=list)
     usage: dict[str, StageUsage] = Field(default_factory=dict)
     """Totals per stage over the whole run."""
@@ -171,6 +196,8 @@ class ExperienceLibrary(BaseModel):
         p = Path(path).expanduser()
         if not p.is_file():
             raise FileNotFoundError(f"experience library not found: {p}")
+        if p.suffix.lower() in (".yaml", ".yml"):
+            return load_agent_yaml(p)
         try:
             raw = json.loads(p.read_text(encoding="utf-8"))
         except (ValueError, RecursionError) as ex:
@@ -183,10 +210,11 @@ class ExperienceLibrary(BaseModel):
                 raise ValueError(f"{p}: schema_version {version} is newer than this harness ({SCHEMA_VERSION}); update the harness.")
         if isinstance(raw, dict) and "experiences" in raw and isinstance(raw["experiences"], dict):
             # the reference code's plain {"G0": "text", ...} layout
-            raw = {"experiences": [{"id": k, "text": v} for k, v in raw["experiences"].items()]}
+            raw = {"experiences": [{"id": k, "text": v} for k, v in raw["experiences"].items()],
+                   "imported": {"format": "reference-json"}}
         elif isinstance(raw, dict) and "experiences" not in raw and all(isinstance(v, str) for v in raw.values()):
             # ... also at the top level ({} is the reference code's empty library)
-            raw = {"experiences": [{"id": k, "text": v} for k, v in raw.items()]}
+            raw = {"experiences": [{"id": k, "text": v} for k, v in raw.items()], "imported": {"format": "reference-json"}}
         if isinstance(raw, dict) and "experiences" not in raw:
             # anything else (a run's config.json, an eval log, {}) would load as an empty library
             raise ValueError(f"{p}: not an experience library (no 'experiences' key). {_LIBRARY_SHAPE}")
@@ -197,9 +225,61 @@ class ExperienceLibrary(BaseModel):
 
 
 _LIBRARY_SHAPE = (
-    'Expected the JSON written by `harness tfgrpo train` ({"experiences": [{"id": "G0", "text": "..."}, ...]}) '
-    'or the reference code\'s plain {"G0": "text", ...}.'
+    'Expected the JSON written by `harness tfgrpo train` ({"experiences": [{"id": "G0", "text": "..."}, ...]}), '
+    'the reference code\'s plain {"G0": "text", ...}, or a youtu-agent agent config (.yaml).'
 )
+
+EXPERIENCES_INTRO = (
+    "When solving problems, you MUST first carefully read and understand the helpful instructions and experiences:"
+)
+"""The sentence after which [M] appends the experiences to an agent's instructions (and the
+[B] math template's; see solvers/tfgrpo.py)."""
+
+MAX_YAML_BYTES = 5_000_000
+_EXPERIENCE_LINE = re.compile(r"\[(G\d{1,6})\]\. ?(.*)")
+
+
+def load_agent_yaml(p: Path) -> ExperienceLibrary:
+    """The experiences of a youtu-agent agent config ([M] ``configs/agents/practice/
+    *_practice_agent.yaml``): after the last :data:`EXPERIENCES_INTRO` in
+    ``agent.instructions``, each ``[G<n>]. text`` line starts an experience and any other
+    line continues the one before (an experience holding a line break). Ids are kept as the
+    file writes them, so the rendered prompt is the one upstream evaluates."""
+    import yaml
+
+    shape = "Expected a youtu-agent agent config: agent.instructions ending in '[G0]. ...' experience lines."
+    if p.stat().st_size > MAX_YAML_BYTES:
+        raise ValueError(f"{p}: larger than {MAX_YAML_BYTES} bytes; not an agent config. {shape}")
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as ex:
+        first = " ".join(str(ex).split())[:160]
+        raise ValueError(f"{p}: not a YAML file ({first}). {shape}") from None
+    agent = raw.get("agent") if isinstance(raw, dict) else None
+    instructions = agent.get("instructions") if isinstance(agent, dict) else None
+    if not isinstance(instructions, str):
+        raise ValueError(f"{p}: no agent.instructions text. {shape}")
+    head, intro, tail = instructions.rpartition(EXPERIENCES_INTRO)
+    if not intro:
+        raise ValueError(f"{p}: agent.instructions holds no experiences (no {EXPERIENCES_INTRO!r}). {shape}")
+    experiences: list[Experience] = []
+    for line in tail.strip("\n").split("\n"):
+        m = _EXPERIENCE_LINE.fullmatch(line.strip())
+        if m:
+            experiences.append(Experience(id=m.group(1), text=m.group(2).strip()))
+        elif experiences and line.strip():
+            experiences[-1].text += "\n" + line.strip()
+        elif line.strip():
+            raise ValueError(f"{p}: the line after the experiences' introduction is not '[G0]. ...': {line.strip()[:80]!r}. {shape}")
+    if len({e.id for e in experiences}) < len(experiences):
+        raise ValueError(f"{p}: an experience id appears twice in agent.instructions. {shape}")
+    provider = raw.get("model", {}).get("model_provider") if isinstance(raw.get("model"), dict) else None
+    model = provider.get("model") if isinstance(provider, dict) else None
+    return ExperienceLibrary(
+        experiences=experiences,
+        imported=Imported(format="agent-yaml", model=model if isinstance(model, str) else None,
+                          instructions=head.strip() or None),
+    )
 
 
 def _first_error(ex: ValidationError) -> str:

@@ -22,6 +22,10 @@ Behaviour (model args with ``-M key=value``):
   native tool calls (those calls when correct, plus a repeat of the first, one call too
   many, when deliberately wrong); otherwise a deliberately wrong answer is the empty call
   list ``<answer>[]</answer>`` (``not <target>`` could still read as the gold calls).
+  Offered a ``submit`` tool (an agent such as the ``search`` setting), it plays a minimal
+  web agent instead: one call of each offered search tool (``search`` / ``web_search``,
+  with the question as query), one of the page tool (``web_qa`` / ``visit_page``) on the
+  first address the search returned, then ``submit`` with the answer drawn as above.
 - ``latency`` (seconds, default 0) is slept before each answer; ``max_connections``
   (default 64) bounds concurrency as for a real provider.
 - ``call_log=PATH``: append one JSON line per answered call (sample, epoch, Training-Free
@@ -44,6 +48,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +72,9 @@ from harness.calls import TaggedCall, read_call
 MARK = "[TEST DOUBLE]"
 """Every policy answer of the test double starts with this (judge and role replies do not:
 their parsers read them whole; the output metadata labels them)."""
+
+_URL = re.compile(r"https?://[^\s()<>\[\]]{1,2000}")
+"""An address in a tool result (the web agent's page to read)."""
 
 TEST_DOUBLE_KEY = "test_double"
 """``ModelOutput.metadata`` key set (True) on every output of the test double."""
@@ -175,7 +183,7 @@ class TestDoubleAPI(ModelAPI):
         elif self.script is not None:
             content, tool_calls = self._scripted(input, turn)
         else:
-            content, tool_calls = self._oracle(input, turn), []
+            content, tool_calls = self._oracle(input, turn, tools)
             native = self._oracle_tool_calls(turn, bool(tools))
             if native is not None:
                 content, tool_calls = native
@@ -269,7 +277,7 @@ class TestDoubleAPI(ModelAPI):
         ]
         return f"{MARK} {chosen.content}", calls
 
-    def _oracle(self, input: list[ChatMessage], turn: int) -> str:
+    def _oracle(self, input: list[ChatMessage], turn: int, tools: list[ToolInfo]) -> tuple[str, list[ToolCall]]:
         from inspect_ai.log._samples import sample_active
 
         active = sample_active()
@@ -280,14 +288,42 @@ class TestDoubleAPI(ModelAPI):
             first_user = next((_text(m) for m in input if isinstance(m, ChatMessageUser)), "")
             staged = reply(first_user)
             if staged is not None:
-                return f"{MARK} {staged}"
+                return f"{MARK} {staged}", []
         if active is None or not active.sample.target:
-            return f"{MARK} Oracle mode answers only inside an inspect sample with a target."
+            return f"{MARK} Oracle mode answers only inside an inspect sample with a target.", []
+        names = {t.name for t in tools}
+        if "submit" in names:
+            return self._web_agent(input, turn, names, active)
+        correct, answer = self._answer(active, turn)
+        return oracle_text(answer, correct, self.p_correct), []
+
+    def _answer(self, active: Any, turn: int) -> tuple[bool, str]:
+        """(correct?, answer) for this sample, epoch and turn: a deterministic draw."""
         sample = active.sample
         target = sample.target if isinstance(sample.target, str) else sample.target[0]
         correct = self._draw(f"{sample.id}|{active.epoch}|{turn}") < self.p_correct
-        answer = (sample.metadata or {}).get("oracle_answer", target) if correct else wrong_answer(target)
-        return oracle_text(answer, correct, self.p_correct)
+        return correct, (sample.metadata or {}).get("oracle_answer", target) if correct else wrong_answer(target)
+
+    def _web_agent(self, input: list[ChatMessage], turn: int, names: set[str], active: Any) -> tuple[str, list[ToolCall]]:
+        """A minimal web agent (see module docstring): search, read the first result, submit."""
+        called = {c.function for m in input if isinstance(m, ChatMessageAssistant) for c in (m.tool_calls or [])}
+        sample = active.sample
+        question = sample.input if isinstance(sample.input, str) else _text(sample.input[-1])
+        search = next((n for n in ("search", "web_search") if n in names), None)
+        if search is not None and search not in called:
+            call = ToolCall(id=f"call_{turn}", function=search, arguments={"query": question[:300]})
+            return f"{MARK} Searching for the question (not a real model).", [call]
+        page = next((n for n in ("web_qa", "visit_page") if n in names), None)
+        last = _text(input[-1]) if input and input[-1].role == "tool" else ""
+        url = _URL.search(last)
+        if page is not None and page not in called and url is not None:
+            arguments = {"url": url.group(0)} | ({"query": question[:300]} if page == "web_qa" else {})
+            call = ToolCall(id=f"call_{turn}", function=page, arguments=arguments)
+            return f"{MARK} Reading the first result (not a real model).", [call]
+        correct, answer = self._answer(active, turn)
+        verdict = "correct" if correct else "deliberately wrong"
+        call = ToolCall(id=f"call_{turn}", function="submit", arguments={"answer": str(answer)})
+        return f"{MARK} Submitting a scripted {verdict} answer (p_correct={self.p_correct}); not a real model.", [call]
 
     def _oracle_tool_calls(self, turn: int, tools_offered: bool) -> tuple[str, list[ToolCall]] | None:
         """Oracle mode for a sample with ``metadata["oracle_tool_calls"]`` (same draw as

@@ -1,12 +1,19 @@
 """``tfgrpo``: a base solver (``direct``, ``react``, ...) with a Training-Free GRPO experience library.
 
-The library (``-T experiences=PATH``, written by ``harness tfgrpo train``) is rendered as
-the paper's code does (``[G0]. text`` lines) and injected:
+The library (``-T experiences=PATH``, written by ``harness tfgrpo train``, or the reference
+code's ``{"G0": ...}`` JSON or agent-config YAML) is rendered as the paper's code does
+(``[G0]. text`` lines) and injected:
 
-- ``placement="user"`` (default, as in the paper-time code [B]): the task's user prompt
-  becomes ``PROBLEM_WITH_EXPERIENCE_TEMPLATE`` with the task prompt as the problem;
+- ``placement="user"`` (as in the paper-time code [B]): the task's user prompt becomes an
+  injection template with the task prompt as the problem. ``injection`` picks it: ``math``
+  = :data:`PROBLEM_WITH_EXPERIENCE_TEMPLATE` (problem, then experiences), ``web`` =
+  :data:`WEB_PROBLEM_WITH_EXPERIENCE_TEMPLATE` (experiences, then problem: [B]'s web
+  template, reworded), ``auto`` (default) = ``web`` for libraries learned with the web
+  prompt set, else ``math``;
 - ``placement="system"`` (as the maintained code [M] does after practice): a system
-  message ``SYSTEM_EXPERIENCE_TEMPLATE`` is added before the base solver runs.
+  message ``SYSTEM_EXPERIENCE_TEMPLATE`` is added before the base solver runs;
+- ``placement="auto"`` (default): ``system`` for a library read from an [M] agent config
+  (its experiences *are* system instructions there), else ``user``.
 
 An empty library leaves the base solver unchanged (the paper's step-0 prompt is the raw
 problem). Further ``-T`` options go to the base solver (e.g. ``-T max_turns=20`` for react).
@@ -37,13 +44,33 @@ PROBLEM_WITH_EXPERIENCE_TEMPLATE = (
 )
 """The paper's user-prompt template ([B] math); ``{problem}`` receives the task's prompt."""
 
+WEB_PROBLEM_WITH_EXPERIENCE_TEMPLATE = """**Task:** Answer the problem below, drawing on the lessons in your accumulated experiences.
+
+**How to proceed:**
+1. **Understand the problem:** work out what the **CURRENT PROBLEM** asks and what must be found.
+2. **Pick the relevant experiences:** go through the **ACCUMULATED EXPERIENCES** and decide which insights, \
+strategies or patterns fit this problem.
+3. **Apply them with judgement:**
+- where an experience fits the problem, use it explicitly in your approach;
+- where none fits directly, see whether a more general principle among them still helps.
+
+**ACCUMULATED EXPERIENCES:**
+{experiences}
+
+**CURRENT PROBLEM:**
+{problem}"""
+"""The web injection template ([B] ``web/prompts.py``, reworded, same layout: task line, three
+instructions, the experiences, then the problem); ``{problem}`` receives the task's prompt."""
+
 SYSTEM_EXPERIENCE_TEMPLATE = (
     "When solving problems, you MUST first carefully read and understand the helpful "
     "instructions and experiences:\n{experiences}"
 )
 """System-prompt form (``placement="system"``)."""
 
-PLACEMENTS = ("user", "system")
+PLACEMENTS = ("auto", "user", "system")
+INJECTIONS = ("auto", "math", "web")
+INJECTION_TEMPLATES = {"math": PROBLEM_WITH_EXPERIENCE_TEMPLATE, "web": WEB_PROBLEM_WITH_EXPERIENCE_TEMPLATE}
 
 
 def resolve_library_path(path: str) -> Path:
@@ -73,36 +100,55 @@ def escape_braces(text: str) -> str:
     return text.replace("{", "{{").replace("}", "}}")
 
 
-def experience_prompt(template: str, rendered: str) -> str:
+def experience_prompt(template: str, rendered: str, injection: str = "math") -> str:
     """The task template with the rendered library injected (result is still a template)."""
-    return PROBLEM_WITH_EXPERIENCE_TEMPLATE.format(problem=template, experiences=escape_braces(rendered))
+    return INJECTION_TEMPLATES[injection].format(problem=template, experiences=escape_braces(rendered))
+
+
+def resolve_injection(library: ExperienceLibrary, placement: str, injection: str) -> tuple[str, str]:
+    """(placement, injection template) in effect for ``library`` (see module docstring)."""
+    from harness.tfgrpo.prompts import WEB_PROMPT_SET
+
+    if placement == "auto":
+        placement = "system" if library.imported is not None and library.imported.format == "agent-yaml" else "user"
+    if injection == "auto":
+        learned = library.provenance.prompt_set if library.provenance is not None else ""
+        injection = "web" if learned == WEB_PROMPT_SET else "math"
+    return placement, injection
 
 
 def tfgrpo(
     template: str,
     experiences: str,
     base_solver: str = "direct",
-    placement: str = "user",
+    placement: str = "auto",
+    injection: str = "auto",
     **base_options: Any,
 ) -> BuiltSolver:
-    """``base_solver`` with the experience library at ``experiences`` in its prompt."""
+    """``base_solver`` with the experience library at ``experiences`` in its prompt.
+
+    ``placement``: ``auto`` | ``user`` | ``system``; ``injection``: ``auto`` | ``math`` | ``web``
+    (the user-prompt template; see the module docstring)."""
     from solvers import build_solver
 
     if base_solver == "tfgrpo":
         raise PrerequisiteError("tfgrpo: base_solver cannot be tfgrpo itself.")
     if placement not in PLACEMENTS:
         raise PrerequisiteError(f"tfgrpo: placement must be one of {', '.join(PLACEMENTS)} (got {placement!r}).")
+    if injection not in INJECTIONS:
+        raise PrerequisiteError(f"tfgrpo: injection must be one of {', '.join(INJECTIONS)} (got {injection!r}).")
     try:
         path = resolve_library_path(experiences)
         library, file_sha256 = load_library(path)
     except (OSError, ValueError) as ex:
         raise PrerequisiteError(f"tfgrpo: cannot use -T experiences={experiences}: {ex}") from ex
     rendered = library.render()
+    placement, injection = resolve_injection(library, placement, injection)
     if not library.experiences:
         base = build_solver(base_solver, template=template, **base_options)
         solver = base.solver
     elif placement == "user":
-        base = build_solver(base_solver, template=experience_prompt(template, rendered), **base_options)
+        base = build_solver(base_solver, template=experience_prompt(template, rendered, injection), **base_options)
         solver = base.solver
     else:
         base = build_solver(base_solver, template=template, **base_options)
@@ -116,8 +162,14 @@ def tfgrpo(
         "experiences_count": len(library.experiences),
         "experiences_prompt_sha256": hashlib.sha256(rendered.encode("utf-8")).hexdigest()[:16],
         "experience_placement": placement,
+        "experience_injection": injection if placement == "user" else None,
     }
     if library.provenance is not None:
         metadata["experiences_model"] = library.provenance.model
         metadata["experiences_method"] = library.provenance.method
+        metadata["experiences_prompt_set"] = library.provenance.prompt_set
+    if library.imported is not None:
+        metadata["experiences_imported"] = library.imported.format
+        if library.imported.model:
+            metadata["experiences_model"] = library.imported.model
     return BuiltSolver(solver=solver, sandbox=base.sandbox, metadata=metadata)

@@ -88,8 +88,9 @@ def afm100(
 ) -> Task:
     """AFM-100 (Training-Free GRPO's web training set), question-only ``search`` setting;
     ``-T judge_prompt=FILE`` as for WebWalkerQA."""
-    if (solver or setting) in ("walker", "walker_react", "webwalker"):
-        raise DataUnavailable(f"afm100 rows have no root_url, so the {solver or setting} agent cannot run; use -T setting=search.")
+    agent = solver_args.get("base_solver", setting) if solver == "tfgrpo" else (solver or setting)
+    if agent in ("walker", "walker_react", "webwalker"):
+        raise DataUnavailable(f"afm100 rows have no root_url, so the {agent} agent cannot run; use -T setting=search.")
     samples = load_afm(data, n, seed)
     return web_task(
         samples,

@@ -169,12 +169,20 @@ def web_task(
     metadata: dict[str, Any],
     judge_prompt: str | None = None,
 ) -> Task:
-    """A web QA task: the setting's agent (unless ``solver`` is given) and the quiz judge."""
+    """A web QA task: the setting's agent (unless ``solver`` is given) and the quiz judge.
+
+    ``-T solver=tfgrpo`` wraps an agent: its ``base_solver`` defaults to the setting's agent
+    (not closed-book ``direct``), and the setting recorded is that agent's."""
     template, template_label = judge_prompt_arg(judge_prompt)
     setting = SETTING_ALIASES.get(setting, setting)
     if setting not in SETTINGS:
         raise DataUnavailable(f"-T setting={setting}: choose one of {', '.join(SETTINGS)}.")
     chosen = SETTING_ALIASES.get(solver or setting, solver or setting)
+    agent = chosen
+    if chosen == "tfgrpo":
+        base = str(solver_args.get("base_solver", setting))
+        agent = SETTING_ALIASES.get(base, base)
+        solver_args = {**solver_args, "base_solver": agent}
     return harness_task(
         dataset=samples,
         name=name,
@@ -183,12 +191,12 @@ def web_task(
         solver=chosen,
         solver_args=solver_args,
         epochs=EPOCHS,
-        config=WALKER_CONFIG if chosen in ("webwalker", "walker_react") else WEB_CONFIG,
+        config=WALKER_CONFIG if agent in ("webwalker", "walker_react") else WEB_CONFIG,
         reducers=paper_reducers(EPOCHS, ks=(EPOCHS,)),
         judges={"grader": DEFAULT_GRADER},
         metadata={
-            "setting": chosen if chosen in SETTINGS else f"{chosen} (no web)",
-            "setting_description": SETTING_DESCRIPTIONS.get(chosen, "no web tools"),
+            "setting": agent if agent in SETTINGS else f"{agent} (no web)",
+            "setting_description": SETTING_DESCRIPTIONS.get(agent, "no web tools"),
             "judge_parsing": judge_parsing,
             "judge_prompt": template_label,
             "judge_prompt_sha256": hashlib.sha256(template.encode("utf-8")).hexdigest(),

@@ -6,6 +6,10 @@ Evaluate a library on any task with
 (``train`` prints that command for its task when it ends).
 
 Ctrl-C stops a run cleanly (exit 130) and prints the exact command that resumes it.
+
+Web tasks (afm100, webwalkerqa) get the paper's web defaults: the web prompt set, the
+``search`` agent for the rollouts, G=3, batches of 50, and the policy model at temperature
+0 as the judge (``--judge`` / ``--model-role`` bind others).
 """
 
 from __future__ import annotations
@@ -54,6 +58,38 @@ def _kv(items: list[str] | None, flag: str) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True)
+class Domain:
+    """Training defaults of a kind of task (each can be overridden by its flag)."""
+
+    prompt_set: str
+    """``math`` or ``web`` (:data:`harness.tfgrpo.prompts.PROMPT_SET_ALIASES`)."""
+    solver: str
+    group_size: int
+    batch_size: int | None
+    """None = the whole training set."""
+    policy_judge: bool
+    """Bind the ``grader`` role to the policy model at temperature 0 unless --judge says otherwise."""
+
+
+DOMAINS: dict[str, Domain] = {
+    # [B] math: one batch of the whole set (DAPO-100), G=5, no judge (math_verify)
+    "math": Domain(prompt_set="math", solver="direct", group_size=5, batch_size=None, policy_judge=False),
+    # the paper: G=3 on AFM-100 (its code's README says 5); batch 50 as [M] configs/practice/web_search.yaml
+    # (the paper gives none); [B]'s judge is the policy LLM at temperature 0
+    "web": Domain(prompt_set="web", solver="search", group_size=3, batch_size=50, policy_judge=True),
+}
+TASK_DOMAINS = {"afm100": "web", "webwalkerqa": "web"}
+"""Task -> domain; any other task is ``math`` (the generic math prompt set serves countdown, apigen)."""
+
+JUDGE_ROLE = "grader"
+"""The model role the web judge (scorers/web_judge.py) grades with."""
+
+
+def domain_of(task: str) -> Domain:
+    return DOMAINS[TASK_DOMAINS.get(task, "math")]
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", required=True, help="task name from harness/_registry.py (dapo100, countdown, apigen, afm100, ...)")
     p.add_argument("--model", required=True, help="inspect model, e.g. openai/deepseek-chat or testdouble/oracle")
@@ -66,6 +102,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stage-temperature", type=_at_least(0.0, float), default=0.0, help="temperature of the experience stages (default 0, as [B])")
     p.add_argument("--stage-max-tokens", type=_at_least(1), default=16384, help="max tokens of a stage answer (default 16384, as [B])")
     p.add_argument("--model-cost-config", help="YAML/JSON {model: {input: $/Mtok, output: $/Mtok, ...}} (inspect's ModelCost)")
+    p.add_argument("--prompt-set", help="stage prompts: math or web (default: web for afm100 / webwalkerqa, else math)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -74,20 +111,34 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmds = top.add_subparsers(dest="tfgrpo_command", metavar="SUBCOMMAND")
 
     t = cmds.add_parser("train", help="learn an experience library from grouped rollouts",
-                        description="Learn an experience library (paper defaults: 3 epochs, G=5, temperature 0.7, "
-                                    "batch = whole training set).")
+                        description="Learn an experience library. Paper defaults: 3 epochs, temperature 0.7; math "
+                                    "tasks G=5, batch = whole training set, closed-book rollouts; web tasks (afm100, "
+                                    "webwalkerqa) G=3, batch 50, the search agent, the web prompt set, judged by the "
+                                    "policy model at temperature 0.")
     _common(t)
     t.add_argument("--epochs", type=_at_least(1), default=3, help="passes over the training set (default 3)")
-    t.add_argument("--group-size", type=_at_least(1), default=5, help="rollouts per query, G (default 5; 1 = the no-group ablation)")
-    t.add_argument("--batch-size", type=_at_least(1), help="queries per step (default: the whole training set)")
-    t.add_argument("--solver", default="direct", help="base solver of the rollouts: direct or react (default direct)")
+    t.add_argument("--group-size", type=_at_least(1),
+                   help="rollouts per query, G (default 5; web tasks 3, the paper's G; 1 = the no-group ablation)")
+    t.add_argument("--batch-size", type=_at_least(1),
+                   help="queries per step (default: the whole training set; web tasks 50, as youtu-agent's web_search.yaml)")
+    t.add_argument("--solver", help="base solver of the rollouts: direct, react, search, ... (default direct; web tasks search, "
+                                    "the paper's web agent)")
+    t.add_argument("--judge", metavar="MODEL",
+                   help="judge of the rollouts (model role grader), as --model-role takes it: a model name or "
+                        "'{model: NAME, temperature: 0, model_args: {...}}' (default for web tasks: the --model "
+                        "with its -M args at temperature 0, as the paper's code)")
+    t.add_argument("--model-role", action="append", metavar="ROLE=MODEL",
+                   help="bind a model role in the rollouts (repeatable), as inspect eval --model-role: e.g. "
+                        "page_reader=openai/gpt-4o-mini (unbound roles use the solver's default)")
     t.add_argument("-S", "--solver-arg", action="append", metavar="KEY=VALUE", help="base solver option (repeatable), e.g. -S max_turns=20")
     t.add_argument("--placement", choices=["user", "system"], default="user", help="where the library goes in rollout prompts (default user)")
     t.add_argument("--temperature", type=_at_least(0.0, float), default=0.7, help="rollout temperature (default 0.7)")
     t.add_argument("--max-tokens", type=_at_least(1), default=ROLLOUT_MAX_TOKENS,
                    help=f"rollout max tokens (default {ROLLOUT_MAX_TOKENS}, as [B]; recorded in the library)")
     t.add_argument("--no-ground-truth", action="store_true", help="ablation: stages see neither grades nor answers; no group filter")
-    t.add_argument("--max-operations", type=_at_least(1), default=1, help="operations per group advantage (default 1, as [B])")
+    t.add_argument("--max-operations", type=_at_least(1), default=1,
+                   help="operations per group advantage (default 1, as [B]; math prompt set only: the web critique "
+                        "gives 2-3 principles, as [B])")
     t.add_argument("--max-connections", type=_at_least(1), help="concurrent model calls (default: the provider's)")
     t.add_argument("--timeout", type=_at_least(1), help="seconds before a model request is abandoned and retried (inspect's timeout)")
     t.add_argument("--max-retries", type=_at_least(0), help="retries of a failed model request (inspect's max_retries)")
@@ -140,6 +191,77 @@ def _model(args: argparse.Namespace) -> Any:
     import harness._registry  # noqa: F401  (registers testdouble/)
 
     return get_model(args.model, **_kv(args.model_arg, "-M"))
+
+
+def role_specs(args: argparse.Namespace, domain: Domain) -> dict[str, dict[str, Any]]:
+    """``--model-role`` / ``--judge`` as role specs (``{"model", "config", "model_args"}``),
+    read as ``inspect eval --model-role`` reads them; for web tasks without a judge, the
+    policy model (with its ``-M`` args) at temperature 0, as [B] judges."""
+    from inspect_ai._cli.util import parse_cli_args
+    from inspect_ai.model import GenerateConfig
+    from pydantic import ValidationError
+
+    items = list(args.model_role or [])
+    for item in items:
+        if "=" not in item or not item.split("=", 1)[0].strip():
+            raise ValueError(f"--model-role expects ROLE=MODEL (got {item!r})")
+    raw = parse_cli_args(tuple(items), force_str=False) if items else {}
+    if args.judge is not None:
+        if JUDGE_ROLE in raw:
+            raise ValueError(f"give the judge once: --judge MODEL or --model-role {JUDGE_ROLE}=MODEL, not both")
+        raw[JUDGE_ROLE] = parse_cli_args((f"{JUDGE_ROLE}={args.judge}",), force_str=False)[JUDGE_ROLE]
+    specs: dict[str, dict[str, Any]] = {}
+    for role, value in raw.items():
+        flag = "--judge" if role == JUDGE_ROLE and args.judge is not None else f"--model-role {role}="
+        if isinstance(value, str) and value.strip():
+            specs[role] = {"model": value.strip(), "config": {}, "model_args": {}}
+            continue
+        if not isinstance(value, dict) or not isinstance(value.get("model"), str):
+            raise ValueError(f"{flag}: expected a model name or {{model: NAME, ...}} (a panel of several models "
+                             f"cannot judge rollouts), got {str(value)[:80]!r}")
+        config = {k: v for k, v in value.items() if k not in ("model", "model_args")}
+        model_args = value.get("model_args") or {}
+        if not isinstance(model_args, dict):
+            raise ValueError(f"{flag}: model_args must be a mapping")
+        try:
+            GenerateConfig(**config)
+        except ValidationError as ex:
+            raise ValueError(f"{flag}: {' '.join(str(ex).split())[:200]}") from None
+        specs[role] = {"model": value["model"], "config": config, "model_args": model_args}
+    if domain.policy_judge and JUDGE_ROLE not in specs:
+        specs[JUDGE_ROLE] = {"model": args.model, "config": {"temperature": 0.0}, "model_args": _kv(args.model_arg, "-M")}
+    return specs
+
+
+def create_roles(specs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The role models, created now: a judge that cannot be created (no key, unknown provider)
+    stops the run in one line before anything is written or any rollout is made."""
+    from harness.roles import _one_line, api_key_env
+    from harness.tfgrpo.optimizer import role_model
+
+    roles = {}
+    for role, spec in specs.items():
+        try:
+            roles[role] = role_model(spec)
+        except Exception as ex:
+            reason = _one_line(getattr(ex, "message", None) or ex)[:300].rstrip(". ")
+            which = "the judge (model role grader)" if role == JUDGE_ROLE else f"model role {role}"
+            raise ValueError(
+                f"cannot create {which} {spec['model']}: {reason}. Pass another with "
+                f"{'--judge MODEL' if role == JUDGE_ROLE else f'--model-role {role}=MODEL'}, "
+                f"or set {api_key_env(str(spec['model']))}."
+            ) from None
+    return roles
+
+
+def role_arg(role: str, spec: dict[str, Any]) -> str:
+    """A role spec as ``inspect eval --model-role`` takes it."""
+    if not spec.get("config") and not spec.get("model_args"):
+        return f"{role}={spec['model']}"
+    value = {"model": spec["model"], **spec.get("config", {})}
+    if spec.get("model_args"):
+        value["model_args"] = spec["model_args"]
+    return f"{role}={json.dumps(value)}"
 
 
 def _data_path(data: str | None) -> str | None:
@@ -209,6 +331,8 @@ def evaluate_commands(cfg: Any, library: str) -> list[str]:
         parts = ["inspect", "eval", f"harness/{target.task}", "--model", cfg.model]
         for k, v in cfg.model_args.items():
             parts += ["-M", f"{k}={_value(v)}"]
+        for role, spec in cfg.model_roles.items():  # the judge (and readers) the library was learned with
+            parts += ["--model-role", role_arg(role, spec)]
         task_args: dict[str, Any] = dict(target.fixed)
         if targets is None:  # the training task itself: same data and arguments
             if cfg.data is not None:
@@ -224,6 +348,13 @@ def evaluate_commands(cfg: Any, library: str) -> list[str]:
             parts += ["-T", f"{k}={_value(v)}"]
         commands.append(shlex.join(parts))
     return commands
+
+
+def _prompt_set(name: str | None, domain: Domain) -> str:
+    """``--prompt-set`` (math, web or a set's full name) as the set's name; default the domain's."""
+    from harness.tfgrpo.prompts import get_prompt_set
+
+    return get_prompt_set(name or domain.prompt_set).name
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -259,6 +390,9 @@ def _train(args: argparse.Namespace, resume: str) -> int:
         if args.data is not None:
             raise ValueError("give the training data once: --data PATH or -T data=PATH, not both")
         args.data = str(task_args.pop("data"))
+    domain = domain_of(args.task)
+    specs = role_specs(args, domain)
+    roles = create_roles(specs)
     cfg = TrainConfig(
         task=args.task,
         model=args.model,
@@ -266,10 +400,12 @@ def _train(args: argparse.Namespace, resume: str) -> int:
         data=_data_path(args.data),
         task_args=task_args,
         epochs=args.epochs,
-        group_size=args.group_size,
-        batch_size=args.batch_size,
-        solver=args.solver,
+        group_size=args.group_size or domain.group_size,
+        batch_size=args.batch_size or domain.batch_size,
+        solver=args.solver or domain.solver,
         solver_args=_kv(args.solver_arg, "-S"),
+        prompt_set=_prompt_set(args.prompt_set, domain),
+        model_roles=specs,
         placement=args.placement,
         temperature=args.temperature,
         stage_temperature=args.stage_temperature,
@@ -289,7 +425,7 @@ def _train(args: argparse.Namespace, resume: str) -> int:
     init_display_type("none")
     try:
         with TrainProgress(live=not args.no_progress and sys.stdout.isatty()) as progress:
-            trainer = Trainer(cfg, model, progress=progress, resume=args.resume)
+            trainer = Trainer(cfg, model, progress=progress, resume=args.resume, roles=roles)
             library = run_coroutine(trainer.train())
     except RolloutsIncomplete as ex:
         print(f"harness tfgrpo train: {ex}. Fix the cause, then resume with: {resume}", file=sys.stderr)
@@ -347,6 +483,7 @@ def run_direct(args: argparse.Namespace) -> int:
             stage_temperature=args.stage_temperature,
             stage_max_tokens=args.stage_max_tokens,
             model_args=_kv(args.model_arg, "-M"),
+            prompt_set=_prompt_set(args.prompt_set, domain_of(args.task)),
         )
     )
     print(usage_table(library.usage))

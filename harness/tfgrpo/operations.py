@@ -228,3 +228,138 @@ def apply_plan(texts: list[str], operations: list[Operation]) -> Applied:
         result.applied += 1
     result.texts = [t for t in current.values() if t is not None] + new
     return result
+
+
+# --------------------------------------------------------------------------- the web pipeline
+
+MAX_EXPERIENCES_BLOCK_CHARS = 20_000
+"""Longest ``<Experiences>`` block taken from a critique (2-3 principles need far less)."""
+MAX_GROUP_OPERATIONS = 10
+"""Most operations one group update may propose (it is asked for one per new experience: 2-3)."""
+
+WEB_OPERATIONS = {"add": "ADD", "modify": "UPDATE", "delete": "DELETE", "keep": "NONE"}
+"""Harness option -> the web prompts' operation name."""
+
+_OPEN_EXPERIENCES = re.compile(r"<experiences>", re.I)
+_CLOSE_EXPERIENCES = re.compile(r"</experiences>", re.I)
+
+
+def extract_experiences(text: str) -> str:
+    """The content of the first ``<Experiences>...</Experiences>`` block of a critique.
+
+    The same block [B]'s lazy regex finds (the first opening tag followed by a closing
+    one, case-insensitive, trimmed), found with two literal searches: linear in the text,
+    however many unclosed tags it holds. Raises :class:`MalformedOutput` when there is no
+    block, it is empty, or it is longer than :data:`MAX_EXPERIENCES_BLOCK_CHARS`.
+    """
+    if not isinstance(text, str):
+        raise MalformedOutput("output is not text")
+    opening = _OPEN_EXPERIENCES.search(text)
+    closing = _CLOSE_EXPERIENCES.search(text, opening.end()) if opening else None
+    if opening is None or closing is None:
+        raise MalformedOutput("no <Experiences>...</Experiences> block")
+    block = text[opening.end() : closing.start()].strip()
+    if not block:
+        raise MalformedOutput("empty <Experiences> block")
+    if len(block) > MAX_EXPERIENCES_BLOCK_CHARS:
+        raise MalformedOutput(f"<Experiences> block longer than {MAX_EXPERIENCES_BLOCK_CHARS} characters")
+    return block
+
+
+def parse_web_operations(text: str, known_ids: set[str], limit: int = MAX_ENTRIES) -> Parsed:
+    """ADD / UPDATE / DELETE / NONE decisions (``{"operation", "id", "content"}``) of the web
+    group and batch updates, as :class:`Operation` (add / modify / delete / keep).
+
+    As [B] applies them: an UPDATE of an id that is not in the pool (or of none) becomes an
+    ADD of its content; content is required for ADD and UPDATE only. A DELETE needs a pool
+    id and nothing else: [B] skips any entry with empty content before looking at its
+    operation, so a DELETE written as its own prompt asks (``"content": null``) was never
+    applied; here it is (documented deviation). A DELETE of an unknown id, an unknown
+    operation or unusable content is rejected with a reason. More than ``limit`` entries:
+    the rest are rejected. Raises :class:`MalformedOutput` if there is no JSON list.
+    """
+    parsed = Parsed()
+    for i, entry in enumerate(extract_list(text)):
+        if len(parsed.operations) >= limit:
+            parsed.rejected.append(f"operation {i}: more than {limit} operations")
+            break
+        op, reason = _parse_web_entry(entry, known_ids)
+        if op is None:
+            parsed.rejected.append(f"operation {i}: {reason}")
+        else:
+            parsed.operations.append(op)
+    return parsed
+
+
+def _parse_web_entry(entry: Any, known: set[str]) -> tuple[Operation | None, str]:
+    if not isinstance(entry, dict):
+        return None, "not an object"
+    raw = _first(entry, "operation", "option", "op")
+    name = raw.strip().upper() if isinstance(raw, str) else ""
+    option = {"ADD": "add", "UPDATE": "modify", "MODIFY": "modify", "DELETE": "delete", "NONE": "keep"}.get(name)
+    if option is None:
+        return None, f"unknown operation {str(raw)[:30]!r}"
+    if option == "keep":
+        return Operation("keep"), ""
+    raw_id = _first(entry, "id", "modified_from", "deleted_id")
+    target = normalize_id(raw_id)
+    if option == "delete":
+        if target is None or target not in known:
+            return None, f"DELETE of unknown id {str(raw_id)[:30]!r}"
+        return Operation("delete", target=target), ""
+    text, why = clean_text(_first(entry, "content", "experience"))
+    if text is None:
+        return None, f"{name}: {why}"
+    if option == "modify" and target in known:
+        return Operation("modify", text, target=target), ""
+    return Operation("add", text), ""  # ADD, or UPDATE of an id not in the pool ([B]: added)
+
+
+def web_operation_json(op: Operation) -> dict[str, Any]:
+    """An operation as the web prompts write it: ``{"operation", "id", "content"}``."""
+    return {"operation": WEB_OPERATIONS[op.option], "id": op.target, "content": op.experience}
+
+
+def format_pool_and_operations(texts: list[str], operations: list[Operation]) -> str:
+    """The batch update's input, laid out as [B] does: every experience of the pool with the
+    operations proposed for it (one JSON object a line), then the operations that concern no
+    existing experience (ADDs)."""
+    if not operations:
+        return "No operations were proposed."
+    parts = []
+    for i, text in enumerate(texts):
+        related = [op for op in operations if op.target == f"G{i}"]
+        lines = [f"Experience G{i}:", f"Content: {text}"]
+        if related:
+            lines.append("Proposed operations:")
+            lines.extend(json.dumps(web_operation_json(op), ensure_ascii=False) for op in related)
+        else:
+            lines.append("No proposed operations.")
+        parts.append("\n".join(lines))
+    loose = [op for op in operations if op.target is None]
+    if loose:
+        parts.append("\n".join(["Operations that concern no existing experience:",
+                                *(json.dumps(web_operation_json(op), ensure_ascii=False) for op in loose)]))
+    return "\n\n".join(parts)
+
+
+def apply_web_plan(texts: list[str], operations: list[Operation]) -> Applied:
+    """Apply a web batch-update plan: a DELETE of an experience overrides every UPDATE of it
+    (the batch rule, enforced even when the model did not merge them), then
+    :func:`apply_plan` (each experience changed at most once, first UPDATE wins; ADDs, and
+    UPDATEs of ids outside the pool, appended in plan order; exact duplicates dropped).
+
+    [B] applies the plan entry by entry instead, so there the last UPDATE of an id wins and an
+    UPDATE after a DELETE of the same id re-adds it as a new experience.
+    """
+    deleted = {op.target for op in operations if op.option == "delete"}
+    kept: list[Operation] = []
+    overridden: list[str] = []
+    for i, op in enumerate(operations):
+        if op.option == "modify" and op.target in deleted:
+            overridden.append(f"plan {i}: UPDATE of {op.target} overridden by its DELETE")
+            op = Operation("keep")  # a no-op in its place keeps apply_plan's "plan <i>" numbering
+        kept.append(op)
+    result = apply_plan(texts, kept)
+    result.rejected = overridden + result.rejected
+    return result

@@ -17,6 +17,11 @@ in [B]) and cut into batches; each batch is one *step*:
 4. **consolidation**: one call per step reconciling the proposed operations; the plan is
    validated and applied, ids renumbered ``G0..``.
 
+Steps 3-4 are those of the config's prompt set: the math set as above; the web set
+(``harness/tfgrpo/web_stages.py``) runs summary -> critique -> group update per group and a
+batch update per step. A step whose rollouts failed for the most part stops the run
+(:class:`RolloutsFailed`) instead of learning from the few left.
+
 Checkpoints live in the run directory (default ``<out>.run/``), created only once every
 setting has been checked (task, data, solver options, output path): a start that fails
 leaves nothing behind. ``step_<s>/library.json`` (library used by the step's rollouts;
@@ -46,11 +51,12 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, cast
 
 from inspect_ai.model import (
     ChatMessage,
     ChatMessageAssistant,
+    ChatMessageSystem,
     ChatMessageTool,
     ChatMessageUser,
     GenerateConfig,
@@ -70,12 +76,14 @@ from harness.experience import (
 )
 from harness.tfgrpo import ROLLOUT_MAX_TOKENS
 from harness.tfgrpo import prompts as P
+from harness.tfgrpo.web_stages import WebStages
 from harness.tfgrpo.operations import (
     GROUP_OPTIONS,
     PLAN_OPTIONS,
     MalformedOutput,
     Operation,
     apply_plan,
+    apply_web_plan,
     extract_list,
     clean_text,
     parse_operations,
@@ -110,6 +118,9 @@ class TrainConfig(BaseModel):
     """Rollout max tokens ([B] fixes 16384; None = the task's / provider's default)."""
     prompt_set: str = P.PROMPT_SET
     """Name of the stage prompt set (:data:`harness.tfgrpo.prompts.PROMPT_SETS`)."""
+    model_roles: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Model roles bound in every rollout eval (e.g. ``grader``, the judge; ``page_reader``):
+    role -> ``{"model": name, "config": {GenerateConfig fields}, "model_args": {...}}``."""
     ground_truth: bool = True
     max_operations: int = 1
     retries: int = 3
@@ -138,6 +149,7 @@ class TrainConfig(BaseModel):
             exclude={"max_connections", "run_dir", "out", "timeout", "max_retries", "retry_on_error"}
         )
         out["model_args"] = redact(self.model_args, hashed=True)
+        out["model_roles"] = redact_roles(self.model_roles, hashed=True)
         return out
 
 
@@ -158,6 +170,20 @@ def redact(model_args: dict[str, Any], hashed: bool = False) -> dict[str, Any]:
     return {k: hide(v) if _SECRET_ARG.search(str(k)) else v for k, v in model_args.items()}
 
 
+def redact_roles(roles: dict[str, dict[str, Any]], hashed: bool = False) -> dict[str, dict[str, Any]]:
+    """Role specs with their model args redacted (see :func:`redact`)."""
+    return {r: {**spec, "model_args": redact(spec.get("model_args") or {}, hashed)} for r, spec in roles.items()}
+
+
+def role_model(spec: dict[str, Any]) -> Model:
+    """The model a role spec names: its own instance (never the evaluated model's, whose eval
+    config, e.g. the rollout temperature, would then apply to it too)."""
+    from inspect_ai.model import get_model
+
+    config = GenerateConfig(**(spec.get("config") or {}))
+    return get_model(str(spec["model"]), config=config, memoize=False, **(spec.get("model_args") or {}))
+
+
 class Rollout(BaseModel):
     sample_id: str
     epoch: int
@@ -168,6 +194,8 @@ class Rollout(BaseModel):
     tool_calls: int = 0
     error: str | None = None
     """Why the rollout failed (errored after its retries, or unscored); None if it did not."""
+    ungraded: bool = False
+    """The judge's reply held no grade (scored wrong, as [B] does; counted, see :func:`check_failures`)."""
 
     @property
     def correct(self) -> bool:
@@ -195,6 +223,16 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 class RolloutsIncomplete(RuntimeError):
     """A step's rollout eval ended without all of its rollouts; nothing of it was checkpointed."""
+
+
+class RolloutsFailed(RolloutsIncomplete):
+    """Most rollouts of a step failed (e.g. a judge that cannot be reached): the run stops
+    before learning from the rest; nothing of the step is checkpointed, so ``--resume``
+    re-runs its rollouts once the cause is fixed."""
+
+
+MAX_FAILED_SHARE = 0.5
+"""A step stops the run when more than this share of its rollouts failed."""
 
 
 class StageCallFailed(Exception):
@@ -309,12 +347,14 @@ class StageCaller:
         key: str,
         prompt: str,
         parse: Callable[[str], tuple[Any, list[str]]],
+        system: str | None = None,
     ) -> tuple[Any | None, list[str]]:
         """Call, parse; on malformed output or rejected entries, retry with the reason.
 
+        ``system``: a system message before the prompt (the web prompt set's stage instructions).
         Returns the last usable parse (possibly partial) and the reasons for what was dropped.
         """
-        messages: list[ChatMessage] = [ChatMessageUser(content=prompt)]
+        messages: list[ChatMessage] = [*stage_system(system), ChatMessageUser(content=prompt)]
         reasons: list[str] = []
         best: Any | None = None
         for attempt in range(self.retries + 1):
@@ -336,6 +376,11 @@ class StageCaller:
             retry = self.prompts.retry.format(reason=why)
             messages = [*messages, ChatMessageAssistant(content=text), ChatMessageUser(content=retry)]
         return best, [*reasons, f"{key}: gave up after {self.retries + 1} attempts"]
+
+
+def stage_system(system: str | None) -> list[ChatMessage]:
+    """The system message of a stage call, if its prompt set has one."""
+    return [ChatMessageSystem(content=system)] if system else []
 
 
 def max_connections(cfg: TrainConfig, model: Model) -> int:
@@ -379,12 +424,17 @@ def count_tool_calls(sample: Any) -> int:
     return sum(isinstance(m, ChatMessageTool) for m in sample.messages)
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]{1,16}")
+
+
 def sample_reward(sample: Any) -> tuple[float, str | None]:
     from inspect_ai.scorer import value_to_float
 
     if sample.error is not None:
         first = (sample.error.message or "").strip().splitlines()[:1]
-        return 0.0, f"error: {(first[0] if first else 'unknown')[:200]}"
+        # "<Future at 0x7f..>": without the address, equal errors read (and are counted) as equal
+        reason = _ADDRESS.sub("", first[0] if first else "unknown")
+        return 0.0, f"error: {reason[:200]}"
     if not sample.scores:
         return 0.0, "unscored"
     score = next(iter(sample.scores.values()))
@@ -395,6 +445,14 @@ def sample_reward(sample: Any) -> tuple[float, str | None]:
     if math.isnan(value):
         return 0.0, "unscored"
     return value, None
+
+
+def _ungraded(sample: Any) -> bool:
+    """Whether the sample's judge gave no grade (``reason: no_grade`` in the score's metadata)."""
+    from scorers.web_judge import NO_GRADE
+
+    score = next(iter((sample.scores or {}).values()), None)
+    return score is not None and (score.metadata or {}).get("reason") == NO_GRADE
 
 
 def rollouts_from_log(log: Any) -> list[Rollout]:
@@ -413,6 +471,7 @@ def rollouts_from_log(log: Any) -> list[Rollout]:
                 trajectory=format_trajectory(s.messages),
                 tool_calls=count_tool_calls(s),
                 error=error,
+                ungraded=error is None and _ungraded(s),
             )
         )
     return sorted(out, key=lambda r: (r.sample_id, r.epoch))
@@ -485,6 +544,31 @@ def _cache_dir(path: Path) -> Iterator[None]:
             os.environ["INSPECT_CACHE_DIR"] = old
 
 
+def check_failures(rollouts: list[Rollout], step: int, log: str | None) -> None:
+    """Raise :class:`RolloutsFailed` when more than :data:`MAX_FAILED_SHARE` of a step's
+    rollouts failed, naming the commonest reasons, or when the judge graded no more than
+    that share (its replies held no grade: a broken checker, whose zeros would read as
+    wrong answers). A run must not finish "successfully" with an empty library because,
+    say, every judge call errored."""
+    from collections import Counter
+
+    failed = [r for r in rollouts if r.failed]
+    if rollouts and len(failed) > MAX_FAILED_SHARE * len(rollouts):
+        reasons = Counter(str(r.error) for r in failed).most_common(2)
+        why = "; ".join(f"{n}x {reason[:240]}" for reason, n in reasons)
+        raise RolloutsFailed(
+            f"step {step + 1}: {len(failed)} of {len(rollouts)} rollouts failed ({why}), so the step would learn "
+            f"from too little; nothing of it was checkpointed (log: {log})"
+        )
+    ungraded = [r for r in rollouts if r.ungraded]
+    if rollouts and len(ungraded) > MAX_FAILED_SHARE * len(rollouts):
+        raise RolloutsFailed(
+            f"step {step + 1}: the judge's reply held no grade for {len(ungraded)} of {len(rollouts)} rollouts "
+            f"(is --judge a model that follows the grading prompt?), so their rewards mean nothing; nothing of "
+            f"the step was checkpointed (log: {log})"
+        )
+
+
 def build_task(cfg: TrainConfig, experiences: Path | None) -> Any:
     from harness import _registry
 
@@ -503,6 +587,9 @@ def build_task(cfg: TrainConfig, experiences: Path | None) -> Any:
         experiences=str(experiences.resolve()),
         base_solver=cfg.solver,
         placement=cfg.placement,
+        # the step libraries carry no provenance: name the template of the prompt set ([B] web
+        # trains and evaluates with the web template, math with the math one)
+        injection=P.get_prompt_set(cfg.prompt_set).pipeline,
         **cfg.solver_args,
     )
 
@@ -533,15 +620,27 @@ def _check_writable(path: Path, flag: str) -> None:
 
 
 class Trainer:
-    def __init__(self, cfg: TrainConfig, model: Model, progress: Any | None = None, resume: bool = False) -> None:
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        model: Model,
+        progress: Any | None = None,
+        resume: bool = False,
+        roles: dict[str, Model] | None = None,
+    ) -> None:
+        """``roles``: the models of ``cfg.model_roles`` if already created (the CLI creates them
+        first, to report a judge that cannot be created before anything starts)."""
         self.cfg = cfg
         self.model = model
+        self.roles = roles if roles is not None else {r: role_model(spec) for r, spec in cfg.model_roles.items()}
         self.run = cfg.resolved_run_dir()
         self.progress = progress
         self.resume = resume
         self.prompts = P.get_prompt_set(cfg.prompt_set)
         self.step_usage: dict[str, StageUsage] = {}
         self.caller = StageCaller(model, cfg, self._add_usage)
+        self.web = WebStages(self) if self.prompts.pipeline == "web" else None
+        """The web pipeline's stages (None: the math pipeline, this class's own group/consolidate)."""
 
     # ---- bookkeeping
     def _add_usage(self, stage: str, usage: StageUsage) -> None:
@@ -577,7 +676,14 @@ class Trainer:
         if duplicates:
             raise ValueError(f"task {c.task}: duplicate sample ids ({', '.join(duplicates[:5])}); groups are keyed by id")
         with tempfile.TemporaryDirectory(prefix="tfgrpo-check-") as tmp:
-            build_task(c, ExperienceLibrary().save(Path(tmp) / "library.json"))
+            rollout_task = build_task(c, ExperienceLibrary().save(Path(tmp) / "library.json"))
+        if (rollout_task.metadata or {}).get("serper_key_set") is False:
+            # every search would fail (an observation, not an error): the library would be
+            # learned from closed-book attempts that look like web rollouts
+            raise ValueError(
+                "SERPER_API_KEY is not set, so every search of the rollouts would fail; set it, or pick another "
+                "search engine (-S search_engine=inspect -S search_providers=...)"
+            )
         if self.run.exists() and not self.run.is_dir():
             raise ValueError(f"run folder {self.run} is a file; pass another --run-dir")
         return sample_ids
@@ -592,6 +698,9 @@ class Trainer:
                     "(or pass another --run-dir) to start over."
                 )
             saved = _read_json(self.run / "config.json").get("identity", {})
+            # a setting added after the run started (e.g. model_roles) is the same if it has its default
+            defaults = json.loads(json.dumps(TrainConfig.model_construct().model_dump(include=set(identity))))
+            saved = {**{k: v for k, v in identity.items() if k not in saved and v == defaults.get(k)}, **saved}
             if saved != identity:
                 diff = sorted(k for k in set(identity) | set(saved) if saved.get(k) != identity.get(k))
                 raise ValueError(
@@ -604,7 +713,8 @@ class Trainer:
         self.run.mkdir(parents=True, exist_ok=True)
         atomic_write_text(
             self.run / "config.json",
-            json.dumps({"identity": identity, "config": {**self.cfg.model_dump(), "model_args": redact(self.cfg.model_args)}}, indent=2),
+            json.dumps({"identity": identity, "config": {**self.cfg.model_dump(), "model_args": redact(self.cfg.model_args),
+                                                         "model_roles": redact_roles(self.cfg.model_roles)}}, indent=2),
         )
 
     def provenance(self, sample_ids: list[str]) -> Provenance:
@@ -631,6 +741,7 @@ class Trainer:
             max_operations=c.max_operations,
             prompt_set=self.prompts.name,
             prompt_set_sha256=self.prompts.sha256,
+            model_roles=redact_roles(c.model_roles),
             train_sample_ids=sample_ids,
             test_double=str(self.model).startswith("testdouble/"),
         )
@@ -706,7 +817,8 @@ class Trainer:
         known = {f"G{i}" for i in range(len(texts))}
         rendered = "\n".join(f"[G{i}]. {t}" for i, t in enumerate(texts)) or "None"
         mark = time.monotonic()
-        results = await asyncio.gather(*(self.group(journal, g, rendered, known) for g in kept))
+        group_stage = self.web.group if self.web else self.group
+        results = await asyncio.gather(*(group_stage(journal, g, rendered, known) for g in kept))
         phases["summaries+advantages"] = round(time.monotonic() - mark, 3)
         proposals: list[Operation] = []
         for ops, reasons in results:
@@ -720,11 +832,12 @@ class Trainer:
         if proposals:
             self._phase("consolidation")
             mark = time.monotonic()
-            plan, reasons = await self.consolidate(journal, texts, proposals)
+            consolidate = self.web.batch if self.web else self.consolidate
+            plan, reasons = await consolidate(journal, texts, proposals)
             phases["consolidation"] = round(time.monotonic() - mark, 3)
             skipped.extend(reasons)
             if plan is not None:
-                outcome = apply_plan(texts, plan)
+                outcome = (apply_web_plan if self.web else apply_plan)(texts, plan)
                 new_texts, applied = outcome.texts, outcome.applied
                 skipped.extend(outcome.rejected)
         rewards = [r.reward for r in valid]
@@ -796,6 +909,7 @@ class Trainer:
             logs = await eval_async(
                 task,
                 model=self.model,
+                model_roles=dict(self.roles) or None,
                 epochs=c.group_size,
                 sample_id=ids,
                 temperature=c.temperature,
@@ -826,13 +940,14 @@ class Trainer:
                 f"(log: {log.location})"
             )
         rollouts = rollouts_from_log(log)
+        check_failures(rollouts, int(folder.name.split("_")[-1]), log.location)
         checkpoint = RolloutsCheckpoint(log=log.location, usage=journaled_usage(usage_journal), rollouts=rollouts)
         atomic_write_text(path, checkpoint.model_dump_json())
         return checkpoint
 
     async def group(self, journal: Journal, group: list[Rollout], rendered: str, known: set[str]) -> tuple[list[Operation], list[str]]:
         c = self.cfg
-        prompts = self.prompts
+        prompts = cast(P.PromptSet, self.prompts)
         sid = group[0].sample_id
 
         async def summarise(r: Rollout) -> tuple[str | None, str | None]:
@@ -896,7 +1011,7 @@ class Trainer:
     async def consolidate(self, journal: Journal, texts: list[str], proposals: list[Operation]) -> tuple[list[Operation] | None, list[str]]:
         rendered = "\n".join(f"[G{i}]. {t}" for i, t in enumerate(texts)) or "None"
         listing = json.dumps([{"id": f"P{i}", **op.to_json()} for i, op in enumerate(proposals)], indent=1, ensure_ascii=False)
-        prompt = self.prompts.consolidation.format(experiences=rendered, proposals=listing)
+        prompt = cast(P.PromptSet, self.prompts).consolidation.format(experiences=rendered, proposals=listing)
         known = {f"G{i}" for i in range(len(texts))}
 
         def parse(text: str) -> tuple[list[Operation], list[str]]:
@@ -932,12 +1047,16 @@ async def direct_experiences(
     stage_temperature: float = 0.0,
     stage_max_tokens: int | None = 16384,
     model_args: dict[str, Any] | None = None,
+    prompt_set: str = P.PROMPT_SET,
 ) -> ExperienceLibrary:
-    """The paper's "directly generated experiences" baseline: one call, no rollouts."""
+    """The paper's "directly generated experiences" baseline: one call, no rollouts.
+
+    ``prompt_set``: the set whose ``direct`` template is used; recorded, so the library is
+    injected at evaluation like a library learned with that set (web: the web template)."""
     cfg = TrainConfig(task=task, model=str(model), model_args=model_args or {}, data=data, task_args=task_args,
                       out=out, retries=retries, stage_temperature=stage_temperature,
-                      stage_max_tokens=stage_max_tokens, seed=seed)
-    prompts = P.get_prompt_set(cfg.prompt_set)
+                      stage_max_tokens=stage_max_tokens, seed=seed, prompt_set=prompt_set)
+    prompts = cast(P.PromptSet | P.WebPromptSet, P.get_prompt_set(cfg.prompt_set))
     samples = list(build_task(cfg, None).dataset)
     picked = random.Random(seed).sample(samples, min(examples, len(samples)))
     shown = "\n\n".join(
