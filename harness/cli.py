@@ -9,6 +9,7 @@ import sys
 
 COMMAND_MODULES = [
     "harness.demo",
+    "harness.shard",
     "harness.self_play_cli",
     "harness.alpaca_cli",
     "harness.leaderboard",
