@@ -730,7 +730,7 @@ def _merge_group(members: list[RunRecord], failed: dict[int, Skipped]) -> RunRec
     for p in parts:
         solver_usage, judge_usage = solver_usage + p.solver_usage, judge_usage + p.judge_usage
     tools = [(p.tool_calls, p.completed) for p in parts if p.tool_calls is not None and p.completed]
-    commits = sorted({p.commit or "?" for p in parts})
+    commits = sorted({p.commit for p in parts if p.commit})
     return base.model_copy(
         update={
             "problems": info.samples if whole else sum(p.problems for p in parts),
@@ -738,7 +738,7 @@ def _merge_group(members: list[RunRecord], failed: dict[int, Skipped]) -> RunRec
             "completed": sum(p.completed for p in parts),
             "status": "success" if not problems_ else f"incomplete shards: {'; '.join(problems_)}"[:300],
             "created": min(p.created or "" for p in parts) or None,
-            "commit": commits[0] if len(commits) == 1 else "mixed: " + ", ".join(commits),
+            "commit": ", ".join(commits) or None,  # shards run from different commits: all of them
             "metrics": metrics,
             "solver_usage": solver_usage,
             "judge_usage": judge_usage,

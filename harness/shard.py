@@ -149,9 +149,12 @@ def sample_id_arg(ids: Sequence[Any], all_ids: Sequence[Any]) -> str:
     from inspect_ai._util.samples import parse_sample_id
 
     arg = ",".join(id_pattern(i) for i in ids)
-    matcher = sample_id_filter(parse_sample_id(arg) or [])
     wanted = {str(i) for i in ids}
-    wrong = [i for i in all_ids if matcher.matches(i) != (str(i) in wanted)]
+    try:
+        matcher = sample_id_filter(parse_sample_id(arg) or [])
+        wrong = [i for i in all_ids if matcher.matches(i) != (str(i) in wanted)]
+    except ValueError:  # inspect cannot normalise the id at all (e.g. '²': isdigit, yet not an int)
+        wrong = list(ids)
     if wrong:
         raise ValueError(
             f"sample id {wrong[0]!r} cannot be selected on its own through inspect's --sample-id "
@@ -201,6 +204,7 @@ def selected_samples(params: dict[str, Any]) -> tuple[str, list[Any], list[Any],
     the user's arguments name, loaded and sliced the way inspect eval would."""
     from inspect_ai._eval.loader import load_tasks
     from inspect_ai._eval.task.util import resolve_task_sample_ids, slice_dataset
+    from inspect_ai._util.error import PrerequisiteError
     from inspect_ai._cli.util import parse_cli_config
     from inspect_ai._util.samples import parse_sample_id, parse_samples_limit
 
@@ -211,9 +215,16 @@ def selected_samples(params: dict[str, Any]) -> tuple[str, list[Any], list[Any],
             "(name one, e.g. tasks/aime.py@aime2024 or harness/aime2024)"
         )
     task_args = parse_cli_config(params.get("t"), params.get("task_config"))
-    tasks = load_tasks(specs, task_args)
+    try:
+        tasks = load_tasks(specs, task_args)
+    except (PrerequisiteError, ValueError):
+        raise
+    except Exception as ex:  # inspect's loader raising on a spec it cannot read
+        raise ValueError(f"cannot load task {specs[0]} ({type(ex).__name__}: {str(ex)[:200]})") from None
+    if not tasks:
+        raise ValueError(f"{specs[0]}: no task found (neither a task file from {os.getcwd()} nor a registered task)")
     if len(tasks) != 1:
-        names = ", ".join(t.name for t in tasks) or "none"
+        names = ", ".join(t.name for t in tasks)
         raise ValueError(f"{specs[0]} names {len(tasks)} tasks ({names}); pick one with FILE@TASK")
     task = tasks[0]
     if getattr(task, "sample_source", None) is not None:
