@@ -26,7 +26,6 @@ runs N ``inspect eval`` processes, each on its own share of the samples:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import secrets
@@ -202,10 +201,10 @@ def inspect_params(args: Sequence[str]) -> dict[str, Any]:
 def selected_samples(params: dict[str, Any]) -> tuple[str, list[Any], list[Any], int]:
     """(task name, selected sample ids in order, all dataset ids, epochs) of the one task
     the user's arguments name, loaded and sliced the way inspect eval would."""
+    from inspect_ai._cli.util import parse_cli_config
     from inspect_ai._eval.loader import load_tasks
     from inspect_ai._eval.task.util import resolve_task_sample_ids, slice_dataset
     from inspect_ai._util.error import PrerequisiteError
-    from inspect_ai._cli.util import parse_cli_config
     from inspect_ai._util.samples import parse_sample_id, parse_samples_limit
 
     specs = list(params.get("tasks") or [])
@@ -252,7 +251,7 @@ def make_plan(args: Sequence[str], workers: int, *, note: Callable[[str], None])
     params = inspect_params(args)
     for key, flag in UNSUPPORTED.items():
         if params.get(key):
-            raise ValueError(f"{flag} is not supported with --workers (run the shards' commands yourself, or --workers 1)")
+            raise ValueError(f"{flag} is not supported with --workers (use --workers 1)")
     log_dir = str(params.get("log_dir") or "./logs")
     if "://" in log_dir:
         raise ValueError(f"--workers needs a local log dir (got {log_dir}); sync the logs afterwards")
@@ -340,7 +339,8 @@ def shard_states(plan: ShardPlan) -> list[ShardState]:
 
     states = [ShardState(index=s.index) for s in plan.shards]
     since = datetime.fromisoformat(plan.created).timestamp() - 5
-    logs = [p for p in list_logs([plan.log_dir]) if Path(p).parent == Path(plan.log_dir) and os.path.getmtime(p) >= since]
+    logs = [p for p in list_logs([plan.log_dir])
+            if Path(p).parent == Path(plan.log_dir) and os.path.getmtime(p) >= since]
     candidates: dict[int, list[tuple[tuple, ShardState]]] = {}
     for path in logs:
         try:
@@ -444,7 +444,8 @@ class Runner:
             f.write(f"$ {' '.join(argv)}\n".encode())
             f.flush()
             return subprocess.Popen(
-                argv, cwd=self.plan.cwd if Path(self.plan.cwd).is_dir() else None, env=env, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT,
+                argv, cwd=self.plan.cwd if Path(self.plan.cwd).is_dir() else None, env=env,
+                stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT,
                 # its own session: a terminal Ctrl-C reaches only us, and we forward it once
                 start_new_session=True, preexec_fn=_die_with_parent,
             )
@@ -631,8 +632,9 @@ def finish(plan: ShardPlan, runner: Runner) -> int:
         how = (f"exit {code}" if code is None or code >= 0 else f"killed by {signal.Signals(-code).name}")
         # its own words when it failed by itself (not when killed or interrupted)
         tail = _tail(plan.folder / f"shard-{s.index}.out") if (code or 0) > 0 or s.status == "error" else ""
-        _note(f"shard {s.index + 1}/{len(states)}: {s.status} ({how}), {s.completed}/{plan.shard_sample_epochs(s.index)} "
-              f"sample-epochs logged" + (f"\n    {tail}" if tail else ""))
+        planned = plan.shard_sample_epochs(s.index)
+        _note(f"shard {s.index + 1}/{len(states)}: {s.status} ({how}), {s.completed}/{planned} sample-epochs logged"
+              + (f"\n    {tail}" if tail else ""))
     if not failed:
         _summary(plan, states)
         return 0
