@@ -28,12 +28,13 @@ def write_result(path: str | Path, results: dict[str, Any], load_start: float | 
     argv = [Path(sys.argv[0]).as_posix()] + sys.argv[1:]
     if "bench/" in argv[0]:
         argv[0] = "bench/" + argv[0].rsplit("bench/", 1)[1]
+    machine = {"cores": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0],
+               "load_average_start": load_start, "load_average_end": os.getloadavg()[0]}
     payload = {
         "command": "python3 " + shlex.join(argv),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"cores": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0],
-                    "load_average_start": load_start, "load_average_end": os.getloadavg()[0]},
         **results,
+        "machine": {**machine, **results.get("machine", {})},
     }
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)

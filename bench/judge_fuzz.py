@@ -61,19 +61,23 @@ class Tally:
         return [name, self.calls, self.crashes, f"{max(cpu):.4f}", f"{sum(cpu) / len(cpu) * 1e3:.3f}", self.slow, self.errors]
 
 
+def _fuzz(strategy, check, tally: Tally, n: int) -> None:
+    # a closure per parser: hypothesis refuses @given on a function with default arguments
+    @settings(max_examples=n, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def run(value) -> None:
+        tally.add(lambda: [check(value)])
+
+    run()
+
+
 def main(n: int, out: str) -> int:
     load_start = os.getloadavg()[0]
     rows, problems = [], []
     start = time.perf_counter()
     for name, (strategy, check) in CHECKS.items():
         tally = Tally()
-
-        @settings(max_examples=n, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-        @given(strategy)
-        def run(value, tally=tally, check=check) -> None:
-            tally.add(lambda: [check(value)])
-
-        run()
+        _fuzz(strategy, check, tally, n)
         rows.append(tally.row(name))
         problems += [f"{name}: {e}" for e in tally.first[:3]]
     for kind, checks in BAIT_SWEEP.items():

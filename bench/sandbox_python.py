@@ -361,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
                        floatfmt=".2f"))
     print(f"\nload average before/after: {load_before[0]:.2f} / {report['machine']['loadavg_after'][0]:.2f} "
           f"on {os.cpu_count()} CPUs")
-    write_result(args.out, report, load_before[0])  # keeps its own "machine" block (load before/after)
+    write_result(args.out, report, load_before[0])
     return 0
 
 

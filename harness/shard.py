@@ -57,6 +57,9 @@ UNSUPPORTED = {
 }
 """inspect eval options a sharded run cannot honour (each names itself in the error)."""
 
+IN_PROCESS_PROVIDERS = ("hf", "vllm", "sglang", "transformer_lens", "llama-cpp-python")
+"""Providers that load (or start) the model inside the eval process: once per shard."""
+
 REFRESH_S = 0.5
 """Seconds between progress updates on a terminal."""
 
@@ -277,6 +280,10 @@ def make_plan(args: Sequence[str], workers: int, *, note: Callable[[str], None])
 
     group = secrets.token_hex(4)
     model = params.get("model") or os.environ.get("INSPECT_EVAL_MODEL") or ""
+    local = sorted({m.split("/")[0] for m in str(model).split(",")} & set(IN_PROCESS_PROVIDERS))
+    if local:
+        note(f"{', '.join(local)}/ models load in each shard's process: {n} copies (a server shared by the shards "
+             "avoids that, e.g. openai-api/... against vLLM)")
     base = strip_options(args, REPLACED_OPTIONS)
     limit = parse_samples_limit(params.get("limit"))
     plan = ShardPlan(
