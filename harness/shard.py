@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -64,6 +65,8 @@ REFRESH_S = 0.5
 """Seconds between progress updates on a terminal."""
 
 LINE_EVERY_S = 10.0
+
+RATE_WINDOW_S = 10.0
 """Seconds between progress lines when stderr is not a terminal (CI logs)."""
 
 
@@ -401,7 +404,8 @@ def find_plans(target: str, log_dir: str | None) -> list[ShardPlan]:
 class Runner:
     """Starts shard processes, draws the combined progress line, forwards Ctrl-C."""
 
-    def __init__(self, plan: ShardPlan, jobs: list[tuple[int, list[str], int]], *, stream: Any = None) -> None:
+    def __init__(self, plan: ShardPlan, jobs: list[tuple[int, list[str], int]], *, estimated: bool = False,
+                 stream: Any = None) -> None:
         self.plan = plan
         self.jobs = jobs
         """(shard index, argv, sample-epochs it has to run)"""
@@ -411,9 +415,13 @@ class Runner:
         self.terminated = False
         """Interrupted by SIGTERM (exit 143) rather than Ctrl-C (130)."""
         self.total = sum(n for _, _, n in jobs)
+        self.of = f"~{self.total}" if estimated else str(self.total)
+        """Retries show an estimate: eval-retry may recover more than the old log shows."""
         self._progress_dir = Path(tempfile.mkdtemp(prefix=f"harness-shards-{plan.group}-"))
         self._counts: dict[int, tuple[int, int, int]] = {}  # index -> (bytes read, done, errors)
         self._errors_before_interrupt: int | None = None
+        self._history: deque[tuple[float, int]] = deque()
+        """(time, sample-epochs done) over the last :data:`RATE_WINDOW_S`: the rate shown."""
 
     def run(self) -> dict[int, int]:
         """Run every job to its end; returns shard index -> exit code."""
@@ -421,6 +429,8 @@ class Runner:
         self.start = time.monotonic()
         try:
             for index, argv, _ in self.jobs:
+                if self.interrupts:
+                    break  # Ctrl-C while starting: start no more
                 self.procs[index] = self._spawn(index, argv)
             last_line = 0.0
             tty = self.stream.isatty()
@@ -489,23 +499,35 @@ class Runner:
             done, errors = done + d, errors + e
         return done, errors
 
-    def line(self) -> str:
+    def line(self, final: bool = False) -> str:
         done, errors = self.progress()
-        elapsed = time.monotonic() - self.start
+        now = time.monotonic()
+        elapsed = now - self.start
         running = sum(1 for p in self.procs.values() if p.poll() is None)
-        rate = done / elapsed if elapsed > 0 else 0.0
-        pct = 100.0 * done / self.total if self.total else 100.0
+        self._history.append((now, done))
+        while len(self._history) > 2 and now - self._history[1][0] > RATE_WINDOW_S:
+            self._history.popleft()
+        t0, d0 = self._history[0]
+        rate = (done - d0) / (now - t0) if now > t0 else 0.0
+        pct = min(100.0, 100.0 * done / self.total) if self.total else 100.0
+        if final:
+            pace = f", {done / elapsed:.1f}/s overall" if elapsed > 0 else ""
+            return (f"{done}/{self.of} sample-epochs ({pct:.0f}%) in {_clock(elapsed)}{pace}, "
+                    f"{self._errors_text(errors)}")
         eta = f", eta {_clock((self.total - done) / rate)}" if rate > 0 and done < self.total else ""
-        if self._errors_before_interrupt is not None:
-            cut = errors - self._errors_before_interrupt
-            errors_text = f"{self._errors_before_interrupt} error(s), {cut} cut short by the interrupt"
-        else:
-            errors_text = f"{errors} error(s)"
-        return (f"{done}/{self.total} sample-epochs ({pct:.0f}%), {rate:.1f}/s, {errors_text}, "
+        if not done:
+            eta = ", starting the shards" if running else ""
+        return (f"{done}/{self.of} sample-epochs ({pct:.0f}%), {rate:.1f}/s, {self._errors_text(errors)}, "
                 f"{running}/{len(self.procs)} shards running, {_clock(elapsed)}{eta}")
 
+    def _errors_text(self, errors: int) -> str:
+        if self._errors_before_interrupt is None:
+            return f"{errors} error(s)"
+        cut = errors - self._errors_before_interrupt
+        return f"{self._errors_before_interrupt} error(s), {cut} cut short by the interrupt"
+
     def _draw(self, prefix: str, final: bool = False) -> None:
-        text = self.line()
+        text = self.line(final)
         self.stream.write(f"{prefix}{text:<100}" + ("\n" if final or not prefix else ""))
         self.stream.flush()
 
@@ -625,7 +647,7 @@ def retry(target: str, rest: list[str]) -> int:
             jobs.append((state.index, argv, remaining))
         _note(f"group {plan.group} ({plan.task}): retrying "
               + ", ".join(f"shard {s.index + 1} ({s.status}, {s.completed} sample-epochs kept)" for s in todo))
-        code = max(code, finish(plan, Runner(plan, jobs)))
+        code = max(code, finish(plan, Runner(plan, jobs, estimated=True)))
     return code
 
 
