@@ -61,6 +61,14 @@ UNSUPPORTED = {
 IN_PROCESS_PROVIDERS = ("hf", "vllm", "sglang", "transformer_lens", "llama-cpp-python")
 """Providers that load (or start) the model inside the eval process: once per shard."""
 
+SAMPLE_ID_ARG_MAX = 100_000
+"""Longest ``--sample-id`` value passed (bytes): Linux caps one argument at 128 KiB."""
+
+SAMPLE_ID_MATCH_MAX = 2_000_000
+"""Most (dataset ids x shard ids) pattern matches a shard may make: inspect matches every
+id against every ``--sample-id`` pattern (about a microsecond each). Beyond either limit
+a contiguous selection is sharded by ``--limit`` ranges (see :func:`shard_selection`)."""
+
 REFRESH_S = 0.5
 """Seconds between progress updates on a terminal."""
 
@@ -149,15 +157,29 @@ def id_pattern(sample_id: Any) -> str:
 
 def sample_id_arg(ids: Sequence[Any], all_ids: Sequence[Any]) -> str:
     """The ``--sample-id`` value selecting exactly ``ids`` from a dataset with ``all_ids``;
-    ValueError when inspect's id filter cannot tell them apart."""
+    ValueError when inspect's id filter cannot tell them apart. Checked in linear time: a
+    literal pattern matches the ids with its normalised form; only escaped ones (rare) are
+    matched against every id with inspect's own matcher."""
     from inspect_ai._eval.task.util import sample_id_filter
     from inspect_ai._util.samples import parse_sample_id
+    from inspect_ai.dataset._util import normalise_sample_id
 
-    arg = ",".join(id_pattern(i) for i in ids)
+    patterns = [id_pattern(i) for i in ids]
+    arg = ",".join(patterns)
     wanted = {str(i) for i in ids}
     try:
-        matcher = sample_id_filter(parse_sample_id(arg) or [])
-        wrong = [i for i in all_ids if matcher.matches(i) != (str(i) in wanted)]
+        parsed = parse_sample_id(arg) or []
+        by_norm: dict[str, list[Any]] = {}
+        for i in all_ids:
+            by_norm.setdefault(normalise_sample_id(i), []).append(i)
+        literal = [p for p in parsed if not _GLOB_MAGIC.search(p)]
+        hits = [i for p in literal for i in by_norm.get(normalise_sample_id(p), [])]
+        escaped = [p for p in parsed if _GLOB_MAGIC.search(p)]
+        if escaped:
+            matcher = sample_id_filter(escaped)
+            hits += [i for i in all_ids if matcher.matches(i)]
+        selected = {str(i) for i in hits}
+        wrong = [i for i in all_ids if (str(i) in selected) != (str(i) in wanted)]
     except ValueError:  # inspect cannot normalise the id at all (e.g. '²': isdigit, yet not an int)
         wrong = list(ids)
     if wrong:
@@ -166,6 +188,29 @@ def sample_id_arg(ids: Sequence[Any], all_ids: Sequence[Any]) -> str:
             "(ids differing only in characters that list syntax cannot carry); run with --workers 1"
         )
     return arg
+
+
+def shard_selection(ids: Sequence[Any], all_ids: Sequence[Any], workers: int) -> list[tuple[list[Any], list[str]]]:
+    """Each shard's samples and the inspect arguments selecting them: ``--sample-id`` with
+    the round-robin deal (:func:`assign`); or, when an id list would not fit on a command
+    line and the selection is a contiguous run of the dataset's order, ``--limit`` ranges
+    (contiguous, near-equal shares)."""
+    deal = assign(ids, workers)
+    position = {str(i): p for p, i in enumerate(all_ids)}
+    start = position[str(ids[0])]
+    contiguous = [position[str(i)] for i in ids] == list(range(start, start + len(ids)))
+    if not contiguous or len(all_ids) * len(deal[0]) <= SAMPLE_ID_MATCH_MAX:
+        args = [sample_id_arg(part, all_ids) for part in deal]
+        if max(len(a.encode()) for a in args) <= SAMPLE_ID_ARG_MAX:
+            return [(part, ["--sample-id", a]) for part, a in zip(deal, args)]
+        if not contiguous:
+            raise ValueError(f"{len(ids)} sample ids picked by --sample-id do not fit on {workers} shard command "
+                             "lines; use more --workers, or --limit (a range) to select them")
+    out, at = [], start
+    for size in split_total(len(ids), workers):
+        out.append((list(all_ids[at:at + size]), ["--limit", f"{at + 1}-{at + size}"]))
+        at += size
+    return out
 
 
 def strip_options(args: Sequence[str], options: Sequence[str]) -> list[str]:
@@ -236,7 +281,8 @@ def selected_samples(params: dict[str, Any]) -> tuple[str, list[Any], list[Any],
         raise ValueError(f"task {task.name} produces samples while it runs; it cannot be sharded (use --workers 1)")
     shuffle = params.get("sample_shuffle")
     if shuffle not in (None, 0) and not task.dataset.shuffled:
-        task.dataset.shuffle(None if shuffle == -1 else shuffle)
+        # an unseeded shuffle gets a seed here (make_plan passes it on: every shard shuffles alike)
+        task.dataset.shuffle(shuffle)
     all_ids = [s.id for s in task.dataset]
     sample_id = resolve_task_sample_ids(task.name, parse_sample_id(params.get("sample_id")), [task.name])
     sliced = slice_dataset(task.dataset, parse_samples_limit(params.get("limit")), sample_id)
@@ -255,6 +301,9 @@ def make_plan(args: Sequence[str], workers: int, *, note: Callable[[str], None])
     from inspect_ai._util.samples import parse_sample_id, parse_samples_limit
 
     params = inspect_params(args)
+    pin_shuffle = params.get("sample_shuffle") == -1
+    if pin_shuffle:
+        params["sample_shuffle"] = secrets.randbelow(2**31 - 1) + 1
     for key, flag in UNSUPPORTED.items():
         if params.get(key):
             raise ValueError(f"{flag} is not supported with --workers (use --workers 1)")
@@ -302,15 +351,15 @@ def make_plan(args: Sequence[str], workers: int, *, note: Callable[[str], None])
         max_connections=total,
     )
     digest = sample_ids_digest(ids)
-    for i, shard_ids in enumerate(assign(ids, n)):
+    shuffle = ["--sample-shuffle", str(params["sample_shuffle"])] if pin_shuffle else []
+    for i, (shard_ids, select) in enumerate(shard_selection(ids, all_ids, n)):
         info = ShardInfo(
             group=group, index=i, count=n, samples=len(ids), sample_ids=digest,
             limit=list(limit) if isinstance(limit, tuple) else limit,
             sample_id=parse_sample_id(params.get("sample_id")),
         )
         argv = [
-            sys.executable, "-m", "inspect_ai", "eval", *base,
-            "--sample-id", sample_id_arg(shard_ids, all_ids),
+            sys.executable, "-m", "inspect_ai", "eval", *base, *shuffle, *select,
             "--max-connections", str(connections[i]),
             *[x for o, parts in splits.items() for x in (o, str(parts[i]))],
             "--log-dir", log_dir,

@@ -30,7 +30,9 @@ from inspect_ai import eval as inspect_eval
 from harness.cli import main
 from harness.logs import SHARD_KEY, ShardInfo
 from harness.runs import read_runs
-from harness.shard import ShardPlan, assign, id_pattern, make_plan, sample_id_arg, split_total, strip_options
+from harness.shard import (
+    ShardPlan, assign, id_pattern, make_plan, sample_id_arg, shard_selection, split_total, strip_options,
+)
 from helpers import write_jsonl
 
 REPO = Path(__file__).resolve().parents[1]
@@ -93,6 +95,28 @@ def test_sample_id_arg_selects_exactly_the_shard(all_ids: list, data: st.DataObj
 def test_id_pattern_escapes_what_the_list_syntax_would_eat() -> None:
     assert id_pattern("a*b?[c]") == "a[*]b[?][[]c]"
     assert id_pattern("x,y") == "x?y" and id_pattern(" z ") == "?z?" and id_pattern(12) == "12"
+
+
+def test_large_selections_shard_by_limit_ranges() -> None:
+    """60k ids would not fit on a command line (and inspect matches every id against every
+    --sample-id pattern): a contiguous selection is cut into --limit ranges instead."""
+    from inspect_ai._util.samples import parse_samples_limit
+
+    all_ids = [f"xlam-{i}" for i in range(60_000)]
+    chosen = all_ids[100:50_100]  # e.g. --limit 101-50100
+    parts = shard_selection(chosen, all_ids, 3)
+    assert [len(p) for p, _ in parts] == [16_667, 16_667, 16_666]
+    picked = []
+    for ids, args in parts:
+        assert args[0] == "--limit"
+        lo, hi = parse_samples_limit(args[1])
+        assert all_ids[lo:hi] == ids
+        picked += ids
+    assert picked == chosen
+    # a small selection keeps the round-robin deal by ids
+    assert shard_selection(all_ids[:10], all_ids[:10], 2)[1] == (all_ids[1:10:2], ["--sample-id", ",".join(all_ids[1:10:2])])
+    with pytest.raises(ValueError, match="more --workers"):
+        shard_selection(all_ids[::2][:20_000], all_ids, 2)  # scattered ids: no range can select them
 
 
 def test_strip_options_both_spellings() -> None:
