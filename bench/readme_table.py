@@ -33,7 +33,8 @@ def eval_throughput(d: dict[str, Any]) -> list[tuple[str, str]]:
     parts = []
     for mc, rows in sorted(by_mc.items()):
         cells = [f"{r['workers']} worker{'s' if r['workers'] > 1 else ''} {_n(r['steady_per_s'])}/s = "
-                 f"**{r['ratio']:.2f}**" for r in sorted(rows, key=lambda r: r["workers"])]
+                 f"**{r['ratio']:.2f}**" + (f" ({r['cores_used']:.2f} cores used)" if "cores_used" in r else "")
+                 for r in sorted(rows, key=lambda r: r["workers"])]
         bound = rows[0]["bound_per_s"]
         scale = d.get("scaling", {}).get(str(mc))
         parts.append(f"{mc} connections (bound {bound:.0f}/s): " + ", ".join(cells)
