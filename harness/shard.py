@@ -520,7 +520,8 @@ class Runner:
         self.interrupts += 1
         live = [p for p in self.procs.values() if p.poll() is None]
         if self.interrupts == 1:
-            self._errors_before_interrupt = self.progress()[1]  # later errors are the interrupt's
+            # errors counted so far (no file reads in a signal handler); later ones are the interrupt's
+            self._errors_before_interrupt = sum(c[2] for c in self._counts.values())
             self._print(f"\ninterrupting {len(live)} shard(s): each writes its log as cancelled "
                         "(Ctrl-C again to kill them)")
             for p in live:
