@@ -20,7 +20,7 @@ local stub server (inspect's openai-api provider, 1 s latency per call). Per set
   cores, and the ratios then understate an idle machine.
 
 Also the harness task's CPU per sample-epoch beyond the bare task's (its own overhead),
-measured the same way. Sizes: 6 waves of max_connections per setting (240 to 960
+measured the same way. Sizes: 6 waves of max_connections per setting (180 to 960
 sample-epochs), enough for a stable rate; ``--full`` runs the paper's 1,920 (60 x 32).
 Offline; the stub's answer key knows the synthetic problems. Prints a table, writes JSON.
 
@@ -53,7 +53,7 @@ N_PROBLEMS = 60
 PAPER_EPOCHS = 32
 WAVES = 6
 """A setting runs this many waves of max_connections (a steady state, not the ramp-up) ..."""
-MIN_SAMPLE_EPOCHS, MAX_SAMPLE_EPOCHS = 240, 960
+MIN_SAMPLE_EPOCHS, MAX_SAMPLE_EPOCHS = 180, 960
 """... within these bounds (past the machine bound, more waves only take longer)."""
 REPEATS = 2
 """Estimates of CPU per sample-epoch per task (the least counts)."""
@@ -149,7 +149,7 @@ def main() -> None:
 
     # 1. the machine bound (and the harness's own CPU per sample-epoch), zero latency
     # CPU time inflates when other work shares the cores: the least of REPEATS estimates counts
-    epochs = (1, PAPER_EPOCHS if args.full else 8)
+    epochs = (1, PAPER_EPOCHS if args.full else 6)
     tasks = {"bare": ["bare.py", "-T", f"data={data}"],
              "harness": [str(ROOT / "tasks" / "aime.py") + "@aime", "-T", f"data={data}"]}
     with StubServerProcess(key, StubConfig(latency=0.0)) as server:
