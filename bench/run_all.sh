@@ -49,8 +49,8 @@ else
   run apigen_matcher.py --repeat 500 --random 3000
   run countdown_fuzz.py 3000
   run judge_fuzz.py 500
-  run parser_fuzz.py -n 300 --bombs 10
-  run math_hostile_concurrency.py
+  run parser_fuzz.py -n 300 --bombs 5
+  run math_hostile_concurrency.py --hostile 16 --legit 8
 fi
 total=$(( $(date +%s) - start ))
 python3 - "$full" "$total" "{${times%, }}" "$failed" <<'EOF'
