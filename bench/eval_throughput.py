@@ -97,8 +97,8 @@ def run(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
 
 
 def steady_rate(log_dir: Path, first_wave: int = 0) -> tuple[float, int]:
-    """Sample-epochs/s from the end of the first wave (``first_wave`` completions, at least
-    the 10th percentile) to the 90th percentile of completion times, and the count."""
+    """Sample-epochs/s from the end of the first wave (``first_wave`` completions, between
+    the 10th and 25th percentile) to the 90th percentile of completion times, and the count."""
     from inspect_ai.log import read_eval_log_sample_summaries
 
     times = sorted(
@@ -106,7 +106,7 @@ def steady_rate(log_dir: Path, first_wave: int = 0) -> tuple[float, int]:
         for p in log_dir.glob("*.eval") for s in read_eval_log_sample_summaries(str(p)) if s.completed_at
     )
     n = len(times)
-    lo = max(int(0.1 * n), min(first_wave, n // 2))
+    lo = max(int(0.1 * n), min(first_wave, n // 4))
     hi = max(int(0.9 * n) - 1, lo + 1)
     return (hi - lo) / (times[hi] - times[lo]), n
 

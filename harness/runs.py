@@ -286,6 +286,7 @@ class Skipped(BaseModel):
     shard: ShardInfo | None = None
     """Set when the log is one shard of a sharded run (its group is then incomplete)."""
     model: str | None = None
+    """The shard's model (a group runs each model in every shard)."""
 
 
 # ---------------------------------------------------------------- prices
