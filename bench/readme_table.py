@@ -52,9 +52,13 @@ def eval_throughput(d: dict[str, Any]) -> list[tuple[str, str]]:
          f"{cores} cores / ({_n(mb['bare_inspect_cpu_ms_per_sample_epoch'])} ms inspect + "
          f"{_n(mb['stub_cpu_ms_per_sample_epoch'])} ms stub) = **{mb['per_s']:.0f}/s**; one process at most "
          f"{mb['single_process_per_s']:.0f}/s"),
-        ("harness CPU per sample-epoch vs a bare inspect task (same stub, zero latency)",
+        ("harness CPU per sample-epoch vs a bare inspect task (same stub, zero latency; the least of the "
+         "back-to-back paired differences, noisy on a shared machine)",
          f"`aime` {_n(ov['harness_cpu_ms_per_sample_epoch'])} ms, bare {_n(ov['bare_cpu_ms_per_sample_epoch'])} ms: "
-         f"**{ov['extra_ms_per_sample_epoch']:+.1f} ms**"),
+         f"**{ov['extra_ms_per_sample_epoch']:+.1f} ms**" + (
+             " (pairs: " + ", ".join(f"{h['client_ms'] - b['client_ms']:+.1f}" for b, h in
+                                     zip(ov["estimates"]["bare"], ov["estimates"]["harness"])) + ")"
+             if "estimates" in ov else "")),
     ]
 
 
