@@ -52,7 +52,7 @@ def eval_throughput(d: dict[str, Any]) -> list[tuple[str, str]]:
          f"{cores} cores / ({_n(mb['bare_inspect_cpu_ms_per_sample_epoch'])} ms inspect + "
          f"{_n(mb['stub_cpu_ms_per_sample_epoch'])} ms stub) = **{mb['per_s']:.0f}/s**; one process at most "
          f"{mb['single_process_per_s']:.0f}/s"),
-        ("harness CPU per sample-epoch vs a bare inspect task (same stub, zero latency; the least of the "
+        ("harness CPU per sample-epoch vs a bare inspect task (same stub, zero latency; the mean of "
          "back-to-back paired differences, noisy on a shared machine)",
          f"`aime` {_n(ov['harness_cpu_ms_per_sample_epoch'])} ms, bare {_n(ov['bare_cpu_ms_per_sample_epoch'])} ms: "
          f"**{ov['extra_ms_per_sample_epoch']:+.1f} ms**" + (
