@@ -38,7 +38,7 @@ def eval_throughput(d: dict[str, Any]) -> list[tuple[str, str]]:
         bound = rows[0]["bound_per_s"]
         scale = d.get("scaling", {}).get(str(mc))
         parts.append(f"{mc} connections (bound {bound:.0f}/s): " + ", ".join(cells)
-                     + (f" ({scale:.2f}x)" if scale is not None else ""))
+                     + (f"; N/1 workers {scale:.2f}x" if scale is not None else ""))
     n = {r["sample_epochs"] for r in d["throughput"]}
     size = f"{min(n):,}-{max(n):,}" if len(n) > 1 else f"{min(n):,}"
     mb, ov = d["machine_bound"], d["overhead"]
