@@ -34,6 +34,7 @@ import json
 import math
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -140,10 +141,21 @@ def main() -> None:
     parser.add_argument("--connections", default="16,64,256")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="the sharded setting (default: cores)")
     parser.add_argument("--full", action="store_true", help="paper-sized runs: 60 problems x 32 epochs per setting")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, data) and print it")
     args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-throughput-"))
+    try:
+        measure(args, tmp)
+    finally:
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def measure(args: argparse.Namespace, tmp: Path) -> None:
 
     cores = os.cpu_count() or 1
-    tmp = Path(tempfile.mkdtemp(prefix="bench-throughput-"))
     rows = _rows()
     data = tmp / "aime.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
