@@ -14,12 +14,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
+import sys
 import time
 from pathlib import Path
 
-from harness.apigen import MATCH_MODES, CallParseError, declare_tools, match_calls, parse_calls, parse_tools
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchjson import default_out, write_result  # noqa: E402
+
+from harness.apigen import (  # noqa: E402
+    MATCH_MODES,
+    CallParseError,
+    declare_tools,
+    match_calls,
+    parse_calls,
+    parse_tools,
+)
 
 HOSTILE = {
     "[ x 10^6": "[" * 1_000_000,
@@ -68,7 +81,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2000)
     ap.add_argument("--random", type=int, default=10_000, help="random hostile answers to time")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=default_out("apigen_matcher"))
     args = ap.parse_args()
+    load_start = os.getloadavg()[0]
+    result: dict = {"modes": {}, "hostile": {}}
     rows = [json.loads(line) for line in Path(args.rows).read_text().splitlines() if line.strip()]
     for mode in MATCH_MODES:
         per_call = []
@@ -81,6 +97,8 @@ def main() -> None:
                 assert match_calls(parse_calls(text), gold, tools, mode).correct
 
             per_call.append(_time(one, args.repeat))
+        result["modes"][mode] = {"rows": len(rows), "median_us": statistics.median(per_call) * 1e6,
+                                 "max_us": max(per_call) * 1e6}
         print(
             f"{mode:8s} parse+match per answer over {len(rows)} rows: "
             f"median {statistics.median(per_call) * 1e6:.1f} us, max {max(per_call) * 1e6:.1f} us"
@@ -94,6 +112,8 @@ def main() -> None:
     ]
     start = time.perf_counter()
     declared = declare_tools(hostile_spec)
+    result["hostile"]["declare_tools hostile spec"] = {"s": time.perf_counter() - start,
+                                                       "outcome": f"{len(declared.tools)} tools declared"}
     print(f"declare_tools hostile spec  {time.perf_counter() - start:7.3f} s  {len(declared.tools)} tools declared")
     for label, text in HOSTILE.items():
         start = time.perf_counter()
@@ -103,7 +123,8 @@ def main() -> None:
             match_calls(calls, [{"name": "f", "arguments": {"n": 1}}], None, "lenient")
         except CallParseError as err:
             outcome = f"parse_error ({err.detail})"
-        print(f"hostile {label:22s} {time.perf_counter() - start:7.3f} s  {outcome}")
+        result["hostile"][label] = {"s": time.perf_counter() - start, "outcome": outcome}
+        print(f"hostile {label:22s} {result['hostile'][label]['s']:7.3f} s  {outcome}")
     rnd = random.Random(args.seed)
     times, errors = [], 0
     for i in range(args.random):
@@ -120,6 +141,9 @@ def main() -> None:
             f"random hostile x{args.random} (seed {args.seed}): max {max(times) * 1e3:.1f} ms, "
             f"mean {statistics.mean(times) * 1e3:.2f} ms, parse errors {errors}, no crash"
         )
+        result["random"] = {"n": args.random, "seed": args.seed, "max_ms": max(times) * 1e3,
+                            "mean_ms": statistics.mean(times) * 1e3, "parse_errors": errors, "crashes": 0}
+    write_result(args.out, result, load_start)
 
 
 if __name__ == "__main__":

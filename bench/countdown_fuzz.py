@@ -9,6 +9,8 @@ parentheses, tag floods, random text).
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 import time
 from collections import Counter
@@ -19,13 +21,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from benchjson import default_out, write_result  # noqa: E402
 from harness.countdown import REASONS, check_countdown, tinyzero_reward  # noqa: E402
 from tests.test_countdown_verifier import hostile_completions  # noqa: E402
 
 LIMIT_S = 1.0
 
 
-def main(n: int, rule: str = "default") -> int:
+def main(n: int, rule: str = "default", out: str | None = None) -> int:
+    load_start = os.getloadavg()[0]
     check = tinyzero_reward if rule == "tinyzero" else check_countdown
     times: list[float] = []
     reasons: Counter[str] = Counter()
@@ -47,8 +51,17 @@ def main(n: int, rule: str = "default") -> int:
         f"mean {sum(times) / len(times) * 1e3:.3f} ms"
     )
     print("verdicts:", dict(reasons.most_common()))
+    write_result(out or default_out(f"countdown_fuzz{'' if rule == 'default' else '_' + rule}"),
+                 {"rule": rule, "inputs": len(times), "wall_s": wall, "max_ms": max(times) * 1e3,
+                  "mean_ms": sum(times) / len(times) * 1e3, "crashes": 0, "limit_s": LIMIT_S,
+                  "verdicts": dict(reasons.most_common())}, load_start)
     return 0 if max(times) < LIMIT_S else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000, sys.argv[2] if len(sys.argv) > 2 else "default"))
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("n", nargs="?", type=int, default=10_000)
+    ap.add_argument("rule", nargs="?", default="default", choices=("default", "tinyzero"))
+    ap.add_argument("--out", help="default: bench/out/countdown_fuzz[_tinyzero].json")
+    a = ap.parse_args()
+    sys.exit(main(a.n, a.rule, a.out))

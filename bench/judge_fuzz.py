@@ -16,12 +16,15 @@ won), with the first error of each kind. Exit status 1 if any crash, slow call o
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchjson import default_out, write_result  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from tabulate import tabulate  # noqa: E402
 
@@ -58,18 +61,23 @@ class Tally:
         return [name, self.calls, self.crashes, f"{max(cpu):.4f}", f"{sum(cpu) / len(cpu) * 1e3:.3f}", self.slow, self.errors]
 
 
-def main(n: int) -> int:
+def _fuzz(strategy, check, tally: Tally, n: int) -> None:
+    # a closure per parser: hypothesis refuses @given on a function with default arguments
+    @settings(max_examples=n, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def run(value) -> None:
+        tally.add(lambda: [check(value)])
+
+    run()
+
+
+def main(n: int, out: str) -> int:
+    load_start = os.getloadavg()[0]
     rows, problems = [], []
     start = time.perf_counter()
     for name, (strategy, check) in CHECKS.items():
         tally = Tally()
-
-        @settings(max_examples=n, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-        @given(strategy)
-        def run(value, tally=tally, check=check) -> None:
-            tally.add(lambda: [check(value)])
-
-        run()
+        _fuzz(strategy, check, tally, n)
         rows.append(tally.row(name))
         problems += [f"{name}: {e}" for e in tally.first[:3]]
     for kind, checks in BAIT_SWEEP.items():
@@ -84,8 +92,16 @@ def main(n: int) -> int:
     for p in problems:
         print("  ", p)
     bad = any(r[2] or r[5] or r[6] for r in rows)
+    write_result(out, {"cases_per_parser": n, "limit_s": LIMIT_S, "wall_s": time.perf_counter() - start,
+                       "parsers": [{"parser": r[0], "calls": r[1], "crashes": r[2], "max_cpu_s": float(r[3]),
+                                    "mean_cpu_ms": float(r[4]), "slow": r[5], "verdict_errors": r[6]} for r in rows],
+                       "problems": problems}, load_start)
     return 1 if bad else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else 2000))
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("n", nargs="?", type=int, default=2000, help="hypothesis cases per parser")
+    ap.add_argument("--out", default=default_out("judge_fuzz"))
+    a = ap.parse_args()
+    sys.exit(main(a.n, a.out))

@@ -23,6 +23,7 @@ whole scorer, where each one costs a worker kill and restart (about 1-2 s), so i
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import traceback
@@ -36,6 +37,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.strategies import SearchStrategy  # noqa: E402
 
+from benchjson import default_out, write_result  # noqa: E402
 from harness.answers import extract_answer, integer_form  # noqa: E402
 from scorers.math import MATH_POOL, Pending, check_math_answer, quick_math_score  # noqa: E402
 from tests.test_math_fuzz import (  # noqa: E402
@@ -155,7 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-n", type=int, default=2000, help="cases per parser (default 2000)")
     ap.add_argument("--bombs", type=int, default=40, help="cases for math.scorer.bombs (each kills a worker)")
     ap.add_argument("--only", default="", help="comma-separated parser names (default: all)")
+    ap.add_argument("--out", default=default_out("parser_fuzz"))
     args = ap.parse_args(argv)
+    load_start = os.getloadavg()[0]
+    rows = []
     only = {s for s in args.only.split(",") if s}
     bad = 0
     print(f"{'parser':32} {'calls':>6} {'crashes':>7} {'max CPU s':>9} {'>1s CPU':>7} {'verdict errors':>14} {'max wall s':>10}")
@@ -164,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         n = args.bombs if parser.examples == -1 else (parser.examples or args.n)
         r = run(parser, n)
+        rows.append({"parser": parser.name, "calls": r["calls"], "crashes": len(r["crashes"]), "max_cpu_s": r["max_cpu"],
+                     "slow": r["slow"], "verdict_errors": len(r["errors"]), "max_wall_s": r["max_wall"]})
         print(f"{parser.name:32} {r['calls']:>6} {len(r['crashes']):>7} {r['max_cpu']:>9.3f} {r['slow']:>7} "
               f"{len(r['errors']):>14} {r['max_wall']:>10.2f}", flush=True)
         for what in ("crashes", "errors"):
@@ -171,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    {what[:-1]}: {example}")
         bad += len(r["crashes"]) + len(r["errors"]) + r["slow"]
     print(f"math-verify pool: {MATH_POOL.stats}")
+    write_result(args.out, {"cases_per_parser": args.n, "bombs": args.bombs, "limit_s": SLOW_S, "parsers": rows},
+                 load_start)
     return 1 if bad else 0
 
 

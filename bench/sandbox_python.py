@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import platform
 import statistics
@@ -39,6 +38,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchjson import default_out, write_result  # noqa: E402
 
 BASELINE = "0260be8"
 """Last commit before issue 13 (harness/sandbox.py as it was)."""
@@ -299,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hostile", type=int, default=64, help="hostile samples in the fairness run")
     parser.add_argument("--window", type=float, default=20.0, help="seconds of benign calls per fairness run")
     parser.add_argument("--tool-timeout", type=int, default=10, help="tool timeout in the fairness run (react's)")
-    parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "sandbox.json"))
+    parser.add_argument("--out", default=default_out("sandbox"))
     args = parser.parse_args(argv)
 
     import anyio
@@ -360,10 +361,7 @@ def main(argv: list[str] | None = None) -> int:
                        floatfmt=".2f"))
     print(f"\nload average before/after: {load_before[0]:.2f} / {report['machine']['loadavg_after'][0]:.2f} "
           f"on {os.cpu_count()} CPUs")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2), encoding="utf-8")
-    print(f"written: {out}")
+    write_result(args.out, report, load_before[0])
     return 0
 
 

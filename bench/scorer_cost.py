@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -22,6 +23,7 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchjson import default_out, write_result  # noqa: E402
 from tabulate import tabulate  # noqa: E402
 
 from harness.apigen import match_calls, parse_calls  # noqa: E402
@@ -105,9 +107,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="bench/out/scorer_cost.json")
+    parser.add_argument("--out", default=default_out("scorer_cost"))
     args = parser.parse_args()
     rng = random.Random(args.seed)
+    load_start = os.getloadavg()[0]
 
     check_math_answer("\\boxed{\\frac{1}{2}}", "0.5")  # start the bounded worker outside the timing
     suites = {
@@ -124,10 +127,7 @@ def main() -> None:
         results[name] = {"calls": len(times), "median_ms": med, "p99_ms": p99, "max_ms": worst}
         rows.append([name, len(times), f"{med:.3f}", f"{p99:.3f}", f"{worst:.1f}"])
     print(tabulate(rows, headers=["scorer", "calls", "median ms", "p99 ms", "max ms"], tablefmt="github"))
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"\nwrote {out}")
+    write_result(args.out, {"scorers": results}, load_start)
 
 
 if __name__ == "__main__":

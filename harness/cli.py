@@ -9,6 +9,7 @@ import sys
 
 COMMAND_MODULES = [
     "harness.demo",
+    "harness.shard",
     "harness.self_play_cli",
     "harness.alpaca_cli",
     "harness.leaderboard",
@@ -26,8 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Evaluation harness for self-improving LLM agents (Training-Free GRPO, "
             "Reflect-Retry-Reward, Language Self-Play), built on inspect-ai. Evaluations "
-            "themselves run with `inspect eval tasks/<task>.py`; these subcommands train, "
-            "demo and report."
+            "themselves run with `inspect eval tasks/<task>.py` (or `harness eval ... --workers N`: "
+            "the same over N processes); these subcommands train, demo and report."
         ),
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

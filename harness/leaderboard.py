@@ -186,6 +186,7 @@ def build(
             notes.append(f"TEST DOUBLE {', '.join(sorted(doubles))} (not a language model)")
         if run.incomplete:
             notes.append(f"INCOMPLETE {run.completed}/{run.planned} ({run.status})")
+        notes.extend(run.notes)  # e.g. a sharded run's merge
         lib = run.experiences
         if lib is not None and not lib.found:
             notes.append(f"library {lib.error}")

@@ -32,7 +32,7 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel, Field
 
-from harness.logs import reducer_label
+from harness.logs import PLAN_DIR, SHARD_KEY, ShardInfo, reducer_label, sample_ids_digest, shard_info
 
 JUDGE_ROLES = ("grader", "judge")
 """Model roles whose usage counts as judging (not solving)."""
@@ -238,6 +238,15 @@ class RunRecord(BaseModel):
     config: dict[str, Any] = Field(default_factory=dict)
     """Everything recorded that can change the results, flat (see :func:`run_config`);
     two logs are the same configuration iff their configs are equal."""
+    shard: ShardInfo | None = None
+    """Set on a row read from one shard's log of a ``harness eval --workers N`` run; rows of
+    the same group are merged into one by :func:`merge_shards` (which clears it)."""
+    group: str | None = None
+    """The shard group a merged row was made from."""
+    shard_logs: list[str] = Field(default_factory=list)
+    """The logs a merged row was made from (one per shard)."""
+    notes: list[str] = Field(default_factory=list)
+    """What a report should say about the row (e.g. how shards were merged)."""
 
     @property
     def config_id(self) -> str:
@@ -274,6 +283,10 @@ class RunRecord(BaseModel):
 class Skipped(BaseModel):
     path: str
     reason: str
+    shard: ShardInfo | None = None
+    """Set when the log is one shard of a sharded run (its group is then incomplete)."""
+    model: str | None = None
+    """The shard's model (a group runs each model in every shard)."""
 
 
 # ---------------------------------------------------------------- prices
@@ -551,7 +564,8 @@ def list_logs(locations: Iterable[str]) -> list[str]:
     A plain glob, not ``inspect_ai.log.list_eval_logs``: that one opens every log (it took
     6 s for 50 large logs) and the headers are read once afterwards anyway. ``.json``
     files count as logs only when they look like inspect logs (``"eval"`` and
-    ``"version"`` near the top), so experience libraries next to logs are not reported.
+    ``"version"`` near the top), so experience libraries next to logs are not reported;
+    nor are the plans of sharded runs (``.harness-shards/``).
     """
     out: list[str] = []
     for loc in locations:
@@ -560,7 +574,7 @@ def list_logs(locations: Iterable[str]) -> list[str]:
             out.append(str(p))
         elif p.is_dir():
             out.extend(str(f) for f in p.rglob("*.eval") if f.is_file())
-            out.extend(str(f) for f in p.rglob("*.json") if f.is_file() and _json_log(f))
+            out.extend(str(f) for f in p.rglob("*.json") if f.is_file() and PLAN_DIR not in f.parts and _json_log(f))
         else:
             raise FileNotFoundError(f"no such log file or directory: {loc}")
     return sorted(dict.fromkeys(out))
@@ -615,6 +629,7 @@ def read_runs(
             skipped.append(r)
         elif r:
             runs.extend(r)
+    runs, skipped = merge_shards(runs, skipped)
     finder = LibraryFinder(locations if library_search is None else library_search)
     for run in runs:
         if run.library_ref is not None:
@@ -624,6 +639,124 @@ def read_runs(
 
 PARALLEL_MIN_LOGS = 8
 """Below this many logs per worker, reading in one process is faster than forking."""
+
+
+# ---------------------------------------------------------------- sharded runs
+
+
+def merge_shards(runs: list[RunRecord], skipped: list[Skipped]) -> tuple[list[RunRecord], list[Skipped]]:
+    """One row per sharded run (``harness eval --workers N``): the rows of a group's shard
+    logs (same model and task) become one, with per-problem values merged and every
+    mean-over-problems metric recomputed over all problems. Per shard the most complete
+    log counts (a log superseded by its ``eval-retry`` is left out); a group missing a
+    shard, or with an unfinished one, is one INCOMPLETE row, and the shards without a
+    usable log stay in ``skipped`` with their reason. Rows of other logs pass through."""
+    plain = [r for r in runs if r.shard is None]
+    groups: dict[tuple[str, str, str], list[RunRecord]] = {}
+    for r in runs:
+        if r.shard is not None:
+            groups.setdefault((r.shard.group, r.model, r.task), []).append(r)
+    covered = {(r.shard.group, r.model, r.shard.index) for r in runs if r.shard is not None}
+    failed: dict[tuple[str, str], dict[int, Skipped]] = {}
+    kept: list[Skipped] = []
+    for s in skipped:
+        if s.shard is None:
+            kept.append(s)
+        elif (s.shard.group, s.model, s.shard.index) not in covered:
+            # no usable log for this shard: the group is incomplete, and says why
+            failed.setdefault((s.shard.group, s.model or ""), {})[s.shard.index] = s
+            kept.append(s.model_copy(update={"reason": f"shard {s.shard.index + 1}/{s.shard.count} of group "
+                                                       f"{s.shard.group}: {s.reason}"}))
+    merged: list[RunRecord] = []
+    for (group, model, _), members in groups.items():
+        result = _merge_group(members, failed.get((group, model), {}))
+        if isinstance(result, Skipped):
+            kept.append(result)
+        else:
+            merged.append(result)
+    return plain + merged, kept
+
+
+def _merge_group(members: list[RunRecord], failed: dict[int, Skipped]) -> RunRecord | Skipped:
+    info = members[0].shard
+    assert info is not None
+    for r in members:
+        assert r.shard is not None
+        if (r.shard.count, r.shard.samples, r.shard.sample_ids) != (info.count, info.samples, info.sample_ids):
+            return Skipped(path=r.path, reason=f"group {info.group}: its shard logs disagree on the shard count "
+                                               "or the sample set (logs of different runs?); not merged")
+    best: dict[int, RunRecord] = {}
+    superseded: list[str] = []
+    for r in sorted(members, key=lambda r: (not r.incomplete, r.completed, r.created or ""), reverse=True):
+        assert r.shard is not None
+        if r.shard.index in best:
+            superseded.append(r.path)
+        else:
+            best[r.shard.index] = r
+    parts = [best[i] for i in sorted(best)]
+    base = parts[0]
+    differ = sorted({k for p in parts for k in set(p.config) | set(base.config) if p.config.get(k) != base.config.get(k)})
+    if differ:
+        return Skipped(path=base.path, reason=f"group {info.group}: its shard logs differ in {', '.join(differ[:5])}; "
+                                              "not merged")
+    notes = [f"{len(parts)}/{info.count} shard logs merged (group {info.group})"]
+    if superseded:
+        notes.append(f"{len(superseded)} older shard log(s) superseded by their retry")
+    metrics: list[MetricResult] = []
+    for m in base.metrics:
+        same = [p.metric(m.label) for p in parts]
+        per: dict[str, float] = {}
+        mergeable = True
+        for p, pm in zip(parts, same):
+            if pm is None or not pm.per_problem or not _mean_of(pm):
+                mergeable = False
+                break
+            overlap = per.keys() & pm.per_problem.keys()
+            if overlap:
+                return Skipped(path=p.path, reason=f"group {info.group}: shards overlap on sample "
+                                                   f"{sorted(overlap)[0]}; not merged")
+            per.update(pm.per_problem)
+        if not mergeable:
+            # a whole-run statistic (or one not the mean of its per-problem values) cannot
+            # be assembled from shards: leave it out, visibly, rather than average it
+            notes.append(f"{m.label} not merged: not a mean over problems (rerun with --workers 1 for it)")
+            continue
+        metrics.append(m.model_copy(update={"per_problem": per, "value": sum(per.values()) / len(per)}))
+    missing = [i for i in range(info.count) if i not in best]
+    problems_ = [f"shard {i + 1}: {failed[i].reason if i in failed else 'no log'}" for i in missing]
+    problems_ += [f"shard {p.shard.index + 1}: {p.status} {p.completed}/{p.planned}"  # type: ignore[union-attr]
+                  for p in parts if p.incomplete]
+    whole = base.split is None
+    solver_usage, judge_usage = Usage(), Usage()
+    for p in parts:
+        solver_usage, judge_usage = solver_usage + p.solver_usage, judge_usage + p.judge_usage
+    tools = [(p.tool_calls, p.completed) for p in parts if p.tool_calls is not None and p.completed]
+    commits = sorted({p.commit for p in parts if p.commit})
+    return base.model_copy(
+        update={
+            "problems": info.samples if whole else sum(p.problems for p in parts),
+            "planned": info.samples * base.epochs if whole else sum(p.planned for p in parts),
+            "completed": sum(p.completed for p in parts),
+            "status": "success" if not problems_ else f"incomplete shards: {'; '.join(problems_)}"[:300],
+            "created": min(p.created or "" for p in parts) or None,
+            "commit": ", ".join(commits) or None,  # shards run from different commits: all of them
+            "metrics": metrics,
+            "solver_usage": solver_usage,
+            "judge_usage": judge_usage,
+            "tool_calls": sum(t * n for t, n in tools) / sum(n for _, n in tools) if tools else None,
+            "shard": None,
+            "group": info.group,
+            "shard_logs": [p.path for p in parts],
+            "notes": notes,
+        },
+        deep=True,
+    )
+
+
+def _mean_of(m: MetricResult) -> bool:
+    """The metric's value is the mean of its per-problem values (so shards can be pooled)."""
+    values = list((m.per_problem or {}).values())
+    return bool(values) and math.isclose(m.value, sum(values) / len(values), rel_tol=1e-9, abs_tol=1e-12)
 
 
 def _read_many(paths: list[str], job: Any) -> list[Any]:
@@ -640,11 +773,14 @@ def _read_one(path: str, *, prices: dict[str, Any], tool_calls: bool, task: str 
     if task and log.eval.task.split("/")[-1] != task and not _splits_into(log.eval.task, task):
         return None
     try:
+        shard = shard_info(log.eval.metadata)
         records = run_records(log, path, prices=prices, tool_calls=tool_calls)
     except Exception as ex:
         return Skipped(path=path, reason=f"could not interpret log ({type(ex).__name__}: {str(ex)[:120]})")
     if isinstance(records, Skipped):
-        return records
+        return records.model_copy(update={"shard": shard, "model": log.eval.model})
+    for r in records:
+        r.shard = shard
     return [r for r in records if not task or r.task == task]
 
 
@@ -829,17 +965,23 @@ def run_config(log: Any) -> dict[str, Any]:
     # task args as typed, then the settings the task and solver recorded as in effect (the
     # tfgrpo solver's default base_solver equals an explicit -T base_solver=direct)
     settings = {k: v for k, v in (ev.task_args or {}).items() if k != "experiences"}
-    settings.update({k: v for k, v in (ev.metadata or {}).items() if not k.startswith(CONFIG_IGNORED_METADATA_PREFIX)})
+    settings.update({
+        k: v for k, v in (ev.metadata or {}).items() if not k.startswith(CONFIG_IGNORED_METADATA_PREFIX) and k != SHARD_KEY
+    })
     for k, v in settings.items():
         out[f"task.{k}"] = v
     ds = ev.dataset
-    ids = sorted(str(i) for i in (ds.sample_ids or []))
+    shard = shard_info(ev.metadata)
     out["data.name"] = ds.name
     out["data.location"] = ds.location
     out["data.samples"] = ds.samples
-    out["data.sample_ids"] = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:10] if ids else None
+    out["data.sample_ids"] = shard.sample_ids if shard else sample_ids_digest(ds.sample_ids) if ds.sample_ids else None
     out["data.shuffled"] = ds.shuffled
     config = ev.config.model_dump(exclude_none=True)
+    if shard is not None:  # a shard's config is its whole run's: the run's sample selection, not the shard's
+        config.pop("sample_id", None)
+        config.pop("limit", None)
+        config.update({k: v for k, v in (("limit", shard.limit), ("sample_id", shard.sample_id)) if v is not None})
     for k in CONFIG_EVAL_FIELDS:
         if config.get(k) is not None:
             out[k] = config[k]

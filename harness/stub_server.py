@@ -287,6 +287,15 @@ class StubServerProcess:
         if self._proc.is_alive():
             self._proc.kill()
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server process has used so far: a benchmark on one
+        machine counts it, since the server shares the client's cores (Linux ``/proc``)."""
+        import os
+        from pathlib import Path
+
+        fields = Path(f"/proc/{self._proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
 
 def _serve_child(responder: Responder, config: StubConfig | None, queue: Any, stop: Any) -> None:
     with StubServer(responder, config) as server:
