@@ -12,10 +12,10 @@ COMMAND_MODULES = [
     "harness.shard",
     "harness.self_play_cli",
     "harness.alpaca_cli",
-    "harness.leaderboard",
-    "harness.paper",
-    "harness.transfer",
-    "harness.cost",
+    "harness.reports.leaderboard",
+    "harness.reports.paper",
+    "harness.reports.transfer",
+    "harness.reports.cost",
     "harness.tfgrpo.cli",
 ]
 """Modules that add subcommands (in --help order)."""

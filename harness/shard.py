@@ -15,7 +15,7 @@ runs N ``inspect eval`` processes, each on its own share of the samples:
 - one combined progress line (sample-epochs done / total, rate, errors); Ctrl-C
   interrupts every shard (each writes its log as ``cancelled``) and exits 130;
 - reports (``leaderboard``, ``compare``, ``reproduce``, ``transfer``, ``cost``) merge the
-  shard logs of a group into one run (:func:`harness.runs.merge_shards`);
+  shard logs of a group into one run (:func:`harness.reports.runs.merge_shards`);
 - ``harness eval --retry <log dir | group id>`` finishes an interrupted or crashed run:
   ``inspect eval-retry`` on each unfinished shard's log (only its missing samples run),
   or the shard's original command when it left no log.
@@ -394,7 +394,7 @@ def shard_states(plan: ShardPlan) -> list[ShardState]:
     from inspect_ai.log import read_eval_log
 
     from harness.logs import shard_info
-    from harness.runs import list_logs
+    from harness.reports.runs import list_logs
 
     states = [ShardState(index=s.index) for s in plan.shards]
     since = datetime.fromisoformat(plan.created).timestamp() - 5
@@ -724,7 +724,7 @@ def finish(plan: ShardPlan, runner: Runner) -> int:
 
 
 def _summary(plan: ShardPlan, states: list[ShardState]) -> None:
-    from harness.runs import read_runs
+    from harness.reports.runs import read_runs
 
     runs, skipped = read_runs([s.log for s in states if s.log], tool_calls=False, workers=1)
     for s in skipped:

@@ -13,7 +13,7 @@ from inspect_ai import eval as inspect_eval
 from inspect_ai._util.error import PrerequisiteError
 from inspect_ai.model import ModelOutput
 
-from harness.web_cells import cell_table
+from harness.reports.web_cells import cell_table
 from helpers import mock_model, output, tool_call_output, write_jsonl
 from local_site import serve_site
 from scorers.web_judge import parse_grade

@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.runs import RunRecord
+from harness.reports.runs import RunRecord
 
 FIRST_COLUMNS = ("aime2024", "aime2025", "webwalkerqa")
 COLUMN_NAMES = {"aime2024": "AIME24", "aime2025": "AIME25", "webwalkerqa": "WebWalker"}
@@ -22,7 +22,7 @@ COLUMN_NAMES = {"aime2024": "AIME24", "aime2025": "AIME25", "webwalkerqa": "WebW
 
 def transfer_table(runs: list[RunRecord], *, n_boot: int = 10_000, seed: int = 0):
     """(columns, rows) with rows = (model, solver, learned, {task: (Cell, run, others)})."""
-    from harness.leaderboard import metric_cells
+    from harness.reports.leaderboard import metric_cells
 
     tasks = sorted({r.task for r in runs}, key=lambda t: (FIRST_COLUMNS.index(t) if t in FIRST_COLUMNS else 99, t))
     table: dict[tuple[str, str, str], dict[str, tuple]] = {}
@@ -87,7 +87,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.runs import read_runs
+    from harness.reports.runs import read_runs
 
     runs, skipped = read_runs(args.logs, tool_calls=False)
     for s in skipped:

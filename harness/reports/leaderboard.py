@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.runs import RunRecord, Skipped
+from harness.reports.runs import RunRecord, Skipped
 
 FORMATS = ("md", "csv", "html")
 
@@ -152,7 +152,7 @@ def build(
     seed: int = 0,
     root: str | None = None,
 ) -> Leaderboard:
-    from harness.runs import short_path
+    from harness.reports.runs import short_path
 
     groups: dict[tuple[str, str, str, str], list[RunRecord]] = {}
     for run in runs:
@@ -260,7 +260,7 @@ def _money(v: float | None) -> str:
 
 def table(lb: Leaderboard) -> tuple[list[str], list[list[str]]]:
     """Header and string cells shared by the md and html renderers."""
-    from harness.runs import short_path
+    from harness.reports.runs import short_path
 
     header = ["model", "task", "solver", "library", "settings", *[lb.headers.get(x, x) for x in lb.metric_labels],
               "tool calls", "tokens/sample", "$/sample", "$/correct", "judge $", "samples", "notes", "log", "commit"]
@@ -643,7 +643,7 @@ def _write(text: str, out: str | None) -> None:
 
 
 def run_leaderboard(args: argparse.Namespace) -> int:
-    from harness.runs import load_prices, read_runs
+    from harness.reports.runs import load_prices, read_runs
 
     fmt = args.format or (Path(args.out).suffix.lstrip(".") if args.out else "md")
     if fmt not in FORMATS:
@@ -661,7 +661,7 @@ def run_leaderboard(args: argparse.Namespace) -> int:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from harness.runs import load_prices, read_runs
+    from harness.reports.runs import load_prices, read_runs
 
     prices = load_prices(args.prices)
     sides = []
