@@ -246,7 +246,7 @@ def test_store_read_from_zip_equals_inspect_samples_df(logs) -> None:
 
 # --------------------------------------------------------------- configurations, units, chart
 
-# six generated Countdown instances (harness.countdown.generate_instances(6, 0)) and their solutions
+# six generated Countdown instances (harness.benchmarks.countdown.generate_instances(6, 0)) and their solutions
 CD = [((98, 54, 6, 34), 72, "((98 - 54) - 6) + 34"), ((52, 39, 62, 46), 95, "46 - ((52 - 39) - 62)"),
       ((65, 18, 37), 10, "(65 - 18) - 37"), ((80, 33, 69), 22, "69 - (80 - 33)"),
       ((13, 94, 10, 88), 29, "((13 + 94) + 10) - 88"), ((72, 13, 46, 56), 49, "((72 - 13) + 46) - 56")]

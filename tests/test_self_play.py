@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from inspect_ai import eval as inspect_eval
 from inspect_ai.log import read_eval_log
 
-from harness import self_play as sp
+from harness.benchmarks import self_play as sp
 from harness.cli import main as harness_main
 from helpers import mock_model, output
 from scorers.self_play import REWARD_PROMPT, SELF_REWARD_PROMPT
