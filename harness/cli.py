@@ -8,10 +8,10 @@ import importlib
 import sys
 
 COMMAND_MODULES = [
-    "harness.demo",
+    "harness.commands.demo",
     "harness.shard",
-    "harness.self_play_cli",
-    "harness.alpaca_cli",
+    "harness.commands.self_play",
+    "harness.commands.alpaca",
     "harness.reports.leaderboard",
     "harness.reports.paper",
     "harness.reports.transfer",

@@ -304,7 +304,7 @@ def test_metrics_in_log_results(hand_log):
 
 
 def test_export_validates_against_schema(hand_log, tmp_path):
-    from harness.self_play_cli import write_export
+    from harness.commands.self_play import write_export
 
     out = tmp_path / "rollouts.jsonl"
     n_ch, n_sol = write_export(hand_log, str(out))
