@@ -43,7 +43,6 @@ from typing import Any, Callable, Sequence
 from pydantic import BaseModel, Field
 
 from harness.logs import PLAN_DIR, SHARD_KEY, ShardInfo, sample_ids_digest
-from harness.shard_hook import ERROR, PROGRESS_ENV
 
 SPLIT_OPTIONS = ("--max-connections", "--max-samples", "--max-subprocesses", "--max-sandboxes")
 """Concurrency limits given as run totals and split between the shards."""
@@ -504,6 +503,8 @@ class Runner:
             shutil.rmtree(self._progress_dir, ignore_errors=True)
 
     def _spawn(self, index: int, argv: list[str]) -> subprocess.Popen:
+        from harness.shard_hook import PROGRESS_ENV  # imports inspect_ai.hooks: not at the top (--help)
+
         out = self.plan.folder / f"shard-{index}.out"
         env = {**os.environ, PROGRESS_ENV: str(self._progress_dir / f"{index}.progress")}
         with open(out, "ab") as f:
@@ -534,6 +535,8 @@ class Runner:
 
     def progress(self) -> tuple[int, int]:
         """(sample-epochs done, of which ended in error), read from the shards' progress files."""
+        from harness.shard_hook import ERROR
+
         done = errors = 0
         for index in self.procs:
             path = self._progress_dir / f"{index}.progress"
@@ -616,7 +619,6 @@ _PRCTL = _load_prctl()
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "eval",
-        help="inspect eval over N processes on disjoint sample shards (--workers N), reported as one run",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         usage=USAGE,

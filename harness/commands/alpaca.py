@@ -23,7 +23,6 @@ COLUMNS = [
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "alpaca-metrics",
-        help="AlpacaEval metrics (win rate, SE, LC win rate) from annotation files",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

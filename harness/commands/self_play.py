@@ -25,7 +25,6 @@ TASK_NAME = "self_play"
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "self-play",
-        help="Language Self-Play: run the game as an eval, print its advantages table, export rollouts",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

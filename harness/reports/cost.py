@@ -17,9 +17,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.reports.runs import LibraryInfo, RunRecord, Usage
+if TYPE_CHECKING:  # the CLI imports this module for --help: run records only when a report runs
+    from harness.reports.runs import LibraryInfo, RunRecord, Usage
 
 PAPER_COST = {
     "train_input_tokens": 38_000_000,
@@ -69,6 +70,8 @@ EVAL_HEAD = ["log", "model", "task", "solver", "samples", "input tok", "output t
 
 
 def library_rows(lib: LibraryInfo) -> list[list[str]]:
+    from harness.reports.runs import Usage
+
     rows = []
     total = Usage()
     for stage, u in lib.stages.items():
@@ -80,6 +83,8 @@ def library_rows(lib: LibraryInfo) -> list[list[str]]:
 
 
 def library_total(lib: LibraryInfo) -> Usage:
+    from harness.reports.runs import Usage
+
     total = Usage()
     for u in lib.stages.values():
         total = total + u
@@ -119,7 +124,7 @@ def measured_cost(runs: list[RunRecord], libraries: list[LibraryInfo]) -> dict[s
     Training: libraries learned on math (the paper's 38M tokens are DAPO-100 only).
     Inference: tfgrpo runs on math tasks (all runs on math tasks when none is tfgrpo).
     """
-    from harness.reports.runs import TASK_DOMAINS
+    from harness.reports.runs import TASK_DOMAINS, Usage
 
     math_libs = [lib for lib in libraries if lib.domain == PAPER_DOMAIN and lib.stages]
     train = Usage()
@@ -311,7 +316,6 @@ def reproduce_cost(paper: Any, table: Any, runs: list[RunRecord], prices: dict[s
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "cost",
-        help="token and $ report for eval logs and experience-library artifacts, next to the paper's cost analysis",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

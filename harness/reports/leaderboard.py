@@ -23,9 +23,10 @@ import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.reports.runs import RunRecord, Skipped
+if TYPE_CHECKING:  # the CLI imports this module for --help: run records only when a report runs
+    from harness.reports.runs import RunRecord, Skipped
 
 FORMATS = ("md", "csv", "html")
 
@@ -601,7 +602,6 @@ def render_compare(a: RunRecord, b: RunRecord, comps: list[Comparison]) -> str:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "leaderboard",
-        help="one row per configuration (model, task, solver, library, settings) from inspect logs, with 95%% bootstrap CIs",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -614,7 +614,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     c = sub.add_parser(
         "compare",
-        help="paired comparison of two logs on their shared problems (sign-flip test and its CI)",
         description="Difference B - A per metric on the problems both logs scored. " + COMPARE_RULE,
     )
     c.add_argument("log_a")

@@ -17,11 +17,12 @@ import argparse
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from harness.reports.runs import RunRecord
+if TYPE_CHECKING:  # the CLI imports this module for --help: run records only when a report runs
+    from harness.reports.runs import RunRecord
 
 PAPER_DIR = Path(__file__).resolve().parents[2] / "results" / "paper"
 
@@ -224,7 +225,6 @@ def render(paper: Paper, table: PaperTable, measured: list[list[tuple]], fmt: st
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "reproduce",
-        help="a published table next to the numbers measured in your logs (deltas, CIs, missing cells)",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

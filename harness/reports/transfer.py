@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from harness.reports.runs import RunRecord
+if TYPE_CHECKING:  # the CLI imports this module for --help: run records only when a report runs
+    from harness.reports.runs import RunRecord
 
 FIRST_COLUMNS = ("aime2024", "aime2025", "webwalkerqa")
 COLUMN_NAMES = {"aime2024": "AIME24", "aime2025": "AIME25", "webwalkerqa": "WebWalker"}
@@ -75,7 +77,6 @@ def render(tasks: list[str], rows, fmt: str = "md") -> str:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "transfer",
-        help="cross-domain transfer table (paper Table 6 layout): model x learned domain x benchmark",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
