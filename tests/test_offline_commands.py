@@ -82,7 +82,8 @@ def all_blocks() -> list[tuple[str, list[list[str]]]]:
 
 
 def _models(argv: list[str]) -> list[str]:
-    return [argv[i + 1] for i, a in enumerate(argv) if a == "--model"] + [
+    mapped = argv[:2] == ["harness", "reproduce"]  # there --model maps a paper model: PAPER=LOGMODEL
+    return [argv[i + 1].split("=", 1)[-1] if mapped else argv[i + 1] for i, a in enumerate(argv) if a == "--model"] + [
         argv[i + 1].split("=", 1)[1] for i, a in enumerate(argv) if a == "--model-role"]
 
 
@@ -95,7 +96,7 @@ def test_offline_blocks_are_self_contained_and_offline() -> None:
         for argv in block:
             line = " ".join(argv)
             assert argv[0] in ("inspect", "harness"), f"{where}: {line}"
-            assert not any(SHELL.search(a) for a in argv if not a.startswith("DeepSeek")), f"{where}: shell syntax: {line}"
+            assert not any(SHELL.search(a) for a in argv), f"{where}: shell syntax: {line}"
             assert all(m.startswith("testdouble/") for m in _models(argv)), f"{where}: not the test double: {line}"
             made_data |= argv[:2] == ["harness", "offline-data"]
             assert made_data or not any("offline/" in a for a in argv), \
