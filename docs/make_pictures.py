@@ -45,6 +45,16 @@ def shrink(png: Path) -> None:
     print(f"{png.relative_to(ROOT)}: {png.stat().st_size / 1024:.0f} KB")
 
 
+def crop(png: Path, margin: int = 16) -> None:
+    """Cut the page's empty space below and right of the content (a screenshot has a fixed window)."""
+    from PIL import Image, ImageChops
+
+    img = Image.open(png).convert("RGB")
+    box = ImageChops.difference(img, Image.new("RGB", img.size, img.getpixel((img.width - 1, img.height - 1)))).getbbox()
+    if box:
+        img.crop((0, 0, min(img.width, box[2] + margin), min(img.height, box[3] + margin))).save(png)
+
+
 def learning_curve(work: Path) -> None:
     out = IMG / "tfgrpo_curve.png"
     run(["harness", "tfgrpo", "train", "--task", "dapo100", "--data", "offline/dapo.jsonl", "--model",
@@ -98,6 +108,7 @@ def leaderboard(work: Path) -> None:
     subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={work / 'chrome'}", "--window-size=1400,1000",
                     f"--screenshot={out}", (work / "board.html").as_uri()],
                    check=True, capture_output=True, timeout=120)
+    crop(out)
     shrink(out)
 
 
