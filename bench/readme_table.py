@@ -1,12 +1,13 @@
-"""Rewrite README's performance table from the benchmarks' JSON (bench/out/*.json).
+"""Rewrite the docs' performance table (docs/performance.md) from the benchmarks' JSON (bench/out/*.json).
 
 Every cell comes from a file a benchmark wrote (``bash bench/run_all.sh``, or one script),
 with that file's command, date and load average: nothing in the table is typed by hand.
-The table sits between the README's ``<!-- bench-table -->`` markers; run from anywhere:
+The table sits between the ``<!-- bench-table -->`` markers of docs/performance.md (the
+README links there); run from anywhere:
 
-    python3 bench/readme_table.py [--out-dir bench/out] [--readme README.md] [--check]
+    python3 bench/readme_table.py [--out-dir bench/out] [--page docs/performance.md] [--check]
 
-``--check`` prints the table and exits 1 if README's differs, without writing.
+``--check`` prints the table and exits 1 if the page's differs, without writing.
 """
 
 from __future__ import annotations
@@ -202,10 +203,11 @@ def table(out_dir: Path) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out-dir", default=str(ROOT / "bench" / "out"))
-    ap.add_argument("--readme", default=str(ROOT / "README.md"))
-    ap.add_argument("--check", action="store_true", help="exit 1 if README's table differs; write nothing")
+    ap.add_argument("--page", "--readme", dest="page", default=str(ROOT / "docs" / "performance.md"),
+                    help="the markdown file holding the table's markers (default: docs/performance.md)")
+    ap.add_argument("--check", action="store_true", help="exit 1 if the page's table differs; write nothing")
     args = ap.parse_args()
-    readme = Path(args.readme)
+    readme = Path(args.page)
     text = readme.read_text(encoding="utf-8")
     if START not in text or END not in text:
         print(f"{readme}: no {START!r} ... {END!r} block to rewrite", file=sys.stderr)

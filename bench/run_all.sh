@@ -66,5 +66,5 @@ out = {"command": "bash bench/run_all.sh" + (" --full" if full == "1" else ""),
 open("bench/out/run_all.json", "w").write(json.dumps(out, indent=2))
 EOF
 echo "=== all benchmarks: ${total} s$([ -n "$failed" ] && echo "; FAILED:$failed")"
-echo "README's table: python3 bench/readme_table.py"
+echo "the docs' performance table: python3 bench/readme_table.py"
 [ -z "$failed" ]

@@ -189,3 +189,31 @@ def unknown_task_arguments(
         + (f" ({'; '.join(hints)})" if hints else "")
         + (f". {'; '.join(takes)}." if takes else ".")
     )
+
+
+def _show_prerequisite_errors_when_quiet() -> None:
+    """Keep one-line errors visible under ``inspect eval --display none``.
+
+    inspect's exception hook prints a ``PrerequisiteError`` (the one-line errors that name
+    the fix: missing data, unknown ``-T`` argument, no judge model) through rich's console,
+    which ``--display none`` makes quiet: the run then exits 1 without a word. The hook is
+    wrapped (once) so that, while the console is quiet, the message goes to stderr;
+    everything else is left to inspect's hook.
+    """
+    previous = sys.excepthook
+    if getattr(previous, "_harness_quiet_errors", False):
+        return
+
+    def hook(kind: Any, ex: BaseException, tb: Any) -> None:
+        if isinstance(ex, PrerequisiteError):
+            import rich
+
+            if rich.get_console().quiet:
+                print(f"\n{ex.message}\n", file=sys.stderr, flush=True)
+        previous(kind, ex, tb)
+
+    hook._harness_quiet_errors = True  # type: ignore[attr-defined]
+    sys.excepthook = hook
+
+
+_show_prerequisite_errors_when_quiet()

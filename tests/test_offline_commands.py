@@ -1,9 +1,13 @@
-"""The README's offline commands, exactly as written there, run from an empty temp folder.
+"""Every shell block marked offline in the README and the docs runs, exactly as written.
 
-The commands are parsed out of the README (section "Every task offline, one command each"), so
-README and test cannot drift. They run in ONE subprocess (cwd: a fresh temp folder) that calls
-inspect's and the harness's CLI entry points in-process, one command after the other: the
-same code paths as the console scripts, without paying the interpreter start-up per command.
+A block is marked offline by its fence: ```` ```bash title="offline" ```` (the docs site shows
+the title "offline" above it). The blocks are parsed out of README.md and docs/**/*.md, so docs
+and test cannot drift. Each block must run as is from an empty folder: it creates its own data
+with ``harness offline-data offline`` before reading ``offline/``, and names only test-double
+models. All blocks then run in ONE subprocess, in one fresh temp folder, calling inspect's and
+the harness's CLI entry points in-process (the same code paths as the console scripts, without
+an interpreter start-up per command); a command line that already ran (the same line on a task
+page and on the offline page) runs once. The offline page's logs are then checked in depth.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -24,16 +29,20 @@ from harness.testing.testdouble import MARK, TEST_DOUBLE_KEY
 from harness.testing.testdouble_roles import PREFERENCE, agrees, arithmetic_value
 
 ROOT = Path(__file__).resolve().parents[1]
-SECTION = "## Every task offline, one command each"
+FENCE = '```bash title="offline"'
 TASKS = {"aime", "dapo100", "countdown", "apigen", "webwalkerqa", "afm100", "alpacaeval", "self_play"}
+TASK_PAGES = {"aime": "aime", "dapo100": "dapo", "countdown": "countdown", "apigen": "apigen",
+              "webwalkerqa": "webwalkerqa", "afm100": "afm", "alpacaeval": "alpacaeval", "self_play": "self_play"}
+SHELL = re.compile(r"[|;&<>`$]")  # the driver runs argv lists, not a shell
 
 DRIVER = r"""
-import contextlib, io, json, sys
+import contextlib, glob, io, json, sys
 from inspect_ai._cli.main import inspect as inspect_cli
 from harness.cli import main as harness_main
 
 results = []
 for argv in json.loads(sys.argv[1]):
+    before = set(glob.glob("logs/**/*.eval", recursive=True))
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         try:
@@ -46,35 +55,83 @@ for argv in json.loads(sys.argv[1]):
             code = ex.code
         except BaseException as ex:
             code = f"{type(ex).__name__}: {ex}"
-    results.append({"argv": argv, "code": code, "output": out.getvalue()})
+    new = sorted(set(glob.glob("logs/**/*.eval", recursive=True)) - before)
+    results.append({"argv": argv, "code": code, "output": out.getvalue(), "logs": new})
 with open(sys.argv[2], "w") as f:
     json.dump(results, f)
 """
 
 
-def readme_offline_commands() -> list[list[str]]:
-    """The command lines of the README's offline section (its first ``bash`` block)."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = text[text.index(SECTION) :].split("```bash\n", 1)[1].split("```", 1)[0]
-    return [shlex.split(line, comments=True) for line in block.splitlines() if line.strip()]
+def doc_files() -> list[Path]:
+    """README first (its tour), then the docs pages in a fixed order."""
+    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
 
-def test_readme_lists_one_command_per_task() -> None:
-    commands = readme_offline_commands()
-    assert {c[0] for c in commands} == {"inspect", "harness"}
-    evaluated = {c[2].removeprefix("harness/") for c in commands if c[:2] == ["inspect", "eval"]}
+def offline_blocks(path: Path) -> list[list[list[str]]]:
+    """The command lines (argv lists) of each block fenced as offline in one markdown file."""
+    blocks = []
+    for body in path.read_text(encoding="utf-8").split(FENCE + "\n")[1:]:
+        text = body.split("```", 1)[0].replace("\\\n", " ")  # join continued lines
+        lines = [shlex.split(line, comments=True) for line in text.splitlines()]
+        blocks.append([argv for argv in lines if argv])
+    return blocks
+
+
+def all_blocks() -> list[tuple[str, list[list[str]]]]:
+    return [(str(p.relative_to(ROOT)), b) for p in doc_files() for b in offline_blocks(p)]
+
+
+def _models(argv: list[str]) -> list[str]:
+    mapped = argv[:2] == ["harness", "reproduce"]  # there --model maps a paper model: PAPER=LOGMODEL
+    return [argv[i + 1].split("=", 1)[-1] if mapped else argv[i + 1] for i, a in enumerate(argv) if a == "--model"] + [
+        argv[i + 1].split("=", 1)[1] for i, a in enumerate(argv) if a == "--model-role"]
+
+
+def test_offline_blocks_are_self_contained_and_offline() -> None:
+    blocks = all_blocks()
+    assert len(blocks) >= 10, blocks
+    for where, block in blocks:
+        assert block, f"{where}: empty offline block"
+        made_data = False
+        for argv in block:
+            line = " ".join(argv)
+            assert argv[0] in ("inspect", "harness"), f"{where}: {line}"
+            assert not any(SHELL.search(a) for a in argv), f"{where}: shell syntax: {line}"
+            assert all(m.startswith("testdouble/") for m in _models(argv)), f"{where}: not the test double: {line}"
+            made_data |= argv[:2] == ["harness", "offline-data"]
+            assert made_data or not any("offline/" in a for a in argv), \
+                f"{where}: reads offline/ before `harness offline-data offline` in the same block: {line}"
+
+
+def test_offline_page_and_task_pages_have_one_command_per_task() -> None:
+    page = [argv for b in offline_blocks(ROOT / "docs" / "offline.md") for argv in b]
+    evaluated = {c[2].removeprefix("harness/") for c in page if c[:2] == ["inspect", "eval"]}
     assert evaluated == TASKS
-    assert {c[2] for c in commands if c[:2] == ["harness", "self-play"]} == {"run", "table", "export"}
-    for c in commands:  # offline: the test double only, never a real provider
-        models = [c[i + 1] for i, a in enumerate(c) if a == "--model"] + [
-            c[i + 1].split("=", 1)[1] for i, a in enumerate(c) if a == "--model-role"]
-        assert all(m.startswith("testdouble/") for m in models), c
+    assert {c[2] for c in page if c[:2] == ["harness", "self-play"]} == {"run", "table", "export"}
+    lines = {tuple(c) for c in page}
+    for task, name in TASK_PAGES.items():  # each task page shows its offline command (the offline page's own line)
+        own = [c for b in offline_blocks(ROOT / "docs" / "tasks" / f"{name}.md") for c in b]
+        mine = [c for c in own if c[:2] == ["inspect", "eval"] and c[2].removeprefix("harness/") == task]
+        assert mine and all(tuple(c) in lines for c in mine), (task, own)
 
 
-def test_readme_offline_commands_run_from_an_empty_folder(tmp_path: Path) -> None:
+def test_readme_links_resolve() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text):
+        if not target.startswith("http"):
+            assert (ROOT / target).exists(), target
+
+
+def test_offline_commands_run_from_an_empty_folder(tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
-    commands = readme_offline_commands() + [["harness", "leaderboard", "logs", "--format", "md"]]
+    commands, seen = [], set()
+    for _, block in all_blocks():
+        for argv in block:
+            if tuple(argv) not in seen:
+                seen.add(tuple(argv))
+                commands.append(argv)
+    commands.append(["harness", "leaderboard", "logs", "--format", "md"])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     env.pop("INSPECT_LOG_DIR", None)  # the commands' own default: ./logs
     results_file = tmp_path / "results.json"
@@ -90,7 +147,7 @@ def test_readme_offline_commands_run_from_an_empty_folder(tmp_path: Path) -> Non
     by_task = {}
     for log in logs:
         by_task.setdefault(log.eval.task.removeprefix("harness/"), []).append(log)
-    assert set(by_task) == TASKS
+    assert TASKS <= set(by_task)
     for task, runs in by_task.items():
         for log in runs:
             assert log.status == "success", (task, log.error)
@@ -100,6 +157,15 @@ def test_readme_offline_commands_run_from_an_empty_folder(tmp_path: Path) -> Non
             assert all(s.unscored_samples in (0, None) for s in log.results.scores), task
             reasons = [(sc.metadata or {}).get("reason") for s in log.samples for sc in (s.scores or {}).values()]
             assert "no_grade" not in reasons, task  # every judge reply parsed
+    # the offline page's own logs, task by task
+    page = {tuple(c) for b in offline_blocks(ROOT / "docs" / "offline.md") for c in b}
+    by_task = {}
+    for r in results:
+        if tuple(r["argv"]) in page:
+            for path in r["logs"]:
+                log = read_eval_log(str(work / path))
+                by_task.setdefault(log.eval.task.removeprefix("harness/"), []).append(log)
+    assert set(by_task) == TASKS
     # the judges' verdicts follow the answers (the test double labels which answers it meant to be right)
     for task in ("webwalkerqa", "afm100"):
         check_web_log(by_task[task][0])

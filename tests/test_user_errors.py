@@ -31,12 +31,12 @@ WEB_ROWS = [{"question": "Which year?", "answer": "1987", "root_url": "http://12
              "info": {"type": "single_source", "difficulty_level": "easy", "domain": "x", "lang": "en"}}]
 
 
-def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+def _cli(args: list[str], cwd: Path, display: str = "plain") -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in NO_KEYS}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     env["PWD"] = str(cwd)
     env["HF_HUB_OFFLINE"] = "1"
-    cmd = [sys.executable, "-m", "inspect_ai._cli.main", "eval", *args, "--model", "testdouble/x", "--display", "plain"]
+    cmd = [sys.executable, "-m", "inspect_ai._cli.main", "eval", *args, "--model", "testdouble/x", "--display", display]
     return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
 
 
@@ -55,8 +55,10 @@ def _eval(task: str, **task_args: object) -> None:
 
 
 def test_cli_argument_typo_names_task_solver_and_inspect_option(tmp_path: Path) -> None:
+    """With ``--display none`` too: inspect prints these errors through its (then silent)
+    console, so harness.task's exception hook puts them on stderr."""
     write_jsonl(tmp_path / "aime.jsonl", AIME_ROWS)
-    proc = _cli([f"{TASKS / 'aime.py'}@aime2024", "-T", "data=aime.jsonl", "-T", "epoch=4"], cwd=tmp_path)
+    proc = _cli([f"{TASKS / 'aime.py'}@aime2024", "-T", "data=aime.jsonl", "-T", "epoch=4"], cwd=tmp_path, display="none")
     msg = _one_message(proc)
     assert "Unknown task argument -T epoch=4" in msg
     assert "inspect's --epochs 4" in msg

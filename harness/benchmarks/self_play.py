@@ -5,7 +5,7 @@ Everything here is import-light and free of model calls, so it is unit-tested di
 - the typed records of one game (what the solver stores, what the scorer computes);
 - parsing of model output (the Challenger's instruction, the judges' ``<Score>`` tags),
   bounded and never raising;
-- the advantage math of LSP-Zero and LSP (reference: shared/reference/alpacaeval_lsp.md §3.1);
+- the advantage math of LSP-Zero and LSP (the paper's §3.1);
 - diversity statistics of the generated instructions;
 - the rollout export schema (:data:`RolloutRecord`) and the advantages table.
 

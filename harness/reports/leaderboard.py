@@ -263,8 +263,10 @@ def table(lb: Leaderboard) -> tuple[list[str], list[list[str]]]:
     """Header and string cells shared by the md and html renderers."""
     from harness.reports.runs import short_path
 
+    unscored = any(r.run.unscored for r in lb.rows)
     header = ["model", "task", "solver", "library", "settings", *[lb.headers.get(x, x) for x in lb.metric_labels],
-              "tool calls", "tokens/sample", "$/sample", "$/correct", "judge $", "samples", "notes", "log", "commit"]
+              "tool calls", "tokens/sample", "$/sample", "$/correct", "judge $", "samples",
+              *(["unscored"] if unscored else []), "notes", "log", "commit"]
     body = []
     for r in lb.rows:
         run = r.run
@@ -283,6 +285,7 @@ def table(lb: Leaderboard) -> tuple[list[str], list[list[str]]]:
                 _money(d["cost_per_correct"]),
                 _money(d["judge_cost"]),
                 f"{run.problems}x{run.epochs}" + ("" if not run.incomplete else f" ({run.completed}/{run.planned})"),
+                *([run.unscored_text] if unscored else []),
                 "; ".join(r.notes),
                 short_path(run.path, lb.root),
                 run.commit or "",
@@ -295,7 +298,9 @@ LEGEND = (
     "Metric cells: value [95% bootstrap CI over problems], in the unit named in the column header "
     "(% = fractions shown as percent; pts = percentage points, a difference of two %). One row per "
     "configuration; 'settings' names what differs between rows of the same model, task, solver and "
-    "library. Tokens and $ are the solver's per sample-epoch; judge $ is the judge role's total."
+    "library. Tokens and $ are the solver's per sample-epoch; judge $ is the judge role's total. "
+    "'unscored' (shown when any run has some) counts sample-epochs a scorer could not score, by "
+    "reason (e.g. a math comparison that passed its time bound): they are in no metric's denominator."
 )
 
 
@@ -333,7 +338,8 @@ def render_csv(lb: Leaderboard) -> str:
         h = lb.headers.get(label, label)
         head += [h, f"{h} low", f"{h} high"]
     head += ["tool_calls", "tokens_per_sample", "cost_per_sample", "cost_per_correct", "judge_cost",
-             "problems", "epochs", "completed", "planned", "status", "incomplete", "log", "commit"]
+             "problems", "epochs", "completed", "planned", "unscored", "unscored_reasons", "status", "incomplete",
+             "log", "commit"]
     w.writerow(head)
     for r in lb.rows:
         run = r.run
@@ -345,7 +351,8 @@ def render_csv(lb: Leaderboard) -> str:
             c = r.cells.get(label)
             line += [c.scaled(c.value), c.scaled(c.low), c.scaled(c.high)] if c else ["", "", ""]
         line += [run.tool_calls, d["tokens_per_sample"], d["cost_per_sample"], d["cost_per_correct"],
-                 d["judge_cost"], run.problems, run.epochs, run.completed, run.planned, run.status,
+                 d["judge_cost"], run.problems, run.epochs, run.completed, run.planned, len(run.unscored),
+                 run.unscored_text if run.unscored else "", run.status,
                  run.incomplete, run.path, run.commit or ""]
         w.writerow(["" if v is None else v for v in line])
     return buf.getvalue()
@@ -590,7 +597,11 @@ def render_compare(a: RunRecord, b: RunRecord, comps: list[Comparison]) -> str:
                      + (f" {_diff_unit(c.unit)}" if c.unit else ""),
                      f"{c.result.p_value:.3g}" + ("" if c.result.exact else " (MC)"),
                      f"{c.result.wins}/{c.result.losses}/{c.result.ties}", c.shared])
-    head = f"A: {a.model} {a.method} {a.task} ({Path(a.path).name})\nB: {b.model} {b.method} {b.task} ({Path(b.path).name})\n"
+    head = "".join(
+        f"{side}: {r.model} {r.method} {r.task} ({Path(r.path).name})"
+        + (f"; unscored sample-epochs: {r.unscored_text}, left out" if r.unscored else "") + "\n"
+        for side, r in (("A", a), ("B", b))
+    )
     table_ = tabulate(rows, headers=["task", "metric", "A", "B", "B-A [95% CI]", "p (sign-flip)", "B better/worse/tie", "shared problems"],
                       tablefmt="github", disable_numparse=True)
     return head + "\n" + table_ + "\n\n" + "\n".join(verdict(c) for c in comps) + "\n" + COMPARE_RULE + "\n"

@@ -163,6 +163,9 @@ def measure_with_notes(
                 m = metric_of(run, col)
                 cell = metric_cells(run.model_copy(update={"metrics": [m]}), n_boot=n_boot, seed=seed)[m.label]
                 filled.setdefault((col.name, run.path), []).append(row.label)
+                if run.unscored:
+                    notes.append(f"{row.label} / {col.name}: {run.unscored_text} sample-epoch(s) of "
+                                 f"{short_path(run.path)} unscored, left out of the cell")
                 if len(candidates) > 1:
                     others = ", ".join(short_path(r.path) for r in candidates[1:])
                     notes.append(f"{row.label} / {col.name}: from {short_path(run.path)} (newest complete); "
