@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness import alpaca_metrics as am  # noqa: E402
+from harness.benchmarks import alpaca_metrics as am  # noqa: E402
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Time the xLAM call parser and matcher (harness/apigen.py), typical and worst-case inputs.
+"""Time the xLAM call parser and matcher (harness/benchmarks/apigen.py), typical and worst-case inputs.
 
     python bench/apigen_matcher.py [--rows tests/fixtures/apigen_sample.jsonl] [--repeat 2000] [--random 10000]
 
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchjson import default_out, write_result  # noqa: E402
 
-from harness.apigen import (  # noqa: E402
+from harness.benchmarks.apigen import (  # noqa: E402
     MATCH_MODES,
     CallParseError,
     declare_tools,

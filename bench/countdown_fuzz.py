@@ -2,7 +2,7 @@
 
 Usage: ``python bench/countdown_fuzz.py [N] [default|tinyzero]`` (default 10000, the default
 rule). Prints the slowest and mean call and how the verdicts split by reason; ``tinyzero``
-times :func:`harness.countdown.tinyzero_reward` (``-T reward=tinyzero``) instead. The
+times :func:`harness.benchmarks.countdown.tinyzero_reward` (``-T reward=tinyzero``) instead. The
 inputs are the strategy of tests/test_countdown_verifier.py (``99**98**97``, 10^6-digit literals, 10^5 nested
 parentheses, tag floods, random text).
 """
@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from benchjson import default_out, write_result  # noqa: E402
-from harness.countdown import REASONS, check_countdown, tinyzero_reward  # noqa: E402
+from harness.benchmarks.countdown import REASONS, check_countdown, tinyzero_reward  # noqa: E402
 from tests.test_countdown_verifier import hostile_completions  # noqa: E402
 
 LIMIT_S = 1.0

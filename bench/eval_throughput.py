@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 from benchjson import default_out, write_result  # noqa: E402
 from tabulate import tabulate  # noqa: E402
 
-from harness.stub_server import AnswerKey, StubConfig, StubServerProcess  # noqa: E402
+from harness.testing.stub_server import AnswerKey, StubConfig, StubServerProcess  # noqa: E402
 
 N_PROBLEMS = 60
 PAPER_EPOCHS = 32

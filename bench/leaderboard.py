@@ -86,8 +86,8 @@ def main() -> int:
     logs = build_logs(folder, args.logs, args.problems, args.epochs)
     print(f"{len(logs)} logs in {folder} ({sum(p.stat().st_size for p in logs) / 1e6:.0f} MB)")
 
-    from harness.leaderboard import build, render_html, render_md
-    from harness.runs import read_runs
+    from harness.reports.leaderboard import build, render_html, render_md
+    from harness.reports.runs import read_runs
 
     c0 = time.process_time()
     t0 = time.perf_counter()

@@ -88,7 +88,7 @@ class Parser:
 
 def _countdown() -> list[Parser]:
     try:
-        from harness.countdown import check_countdown
+        from harness.benchmarks.countdown import check_countdown
     except ImportError:
         return []
     nums = st.lists(st.integers(0, 10**6), max_size=5)
@@ -99,7 +99,7 @@ def _countdown() -> list[Parser]:
 
 def _apigen() -> list[Parser]:
     try:
-        from harness.apigen import CallParseError, parse_calls
+        from harness.benchmarks.apigen import CallParseError, parse_calls
     except ImportError:
         return []
 

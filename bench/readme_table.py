@@ -140,6 +140,24 @@ def math_hostile_concurrency(d: dict[str, Any]) -> list[tuple[str, str]]:
              + f"; bombs: {', '.join(f'{n} {v}' for v, n in g.get('hostile', {}).get('verdicts', {}).items())}")]
 
 
+def cli_startup(d: dict[str, Any]) -> list[tuple[str, str]]:
+    top, helps, rep, reg = d["top_help"], d["command_help"], d["report"], d["registry"]
+    slow = max(helps, key=lambda r: r["wall_s_median"])
+    inspect_in = [r["what"] for r in [top, *helps] if r["inspect_ai"]]
+    return [
+        (f"`harness` CLI start-up, fresh interpreter, median of {d['repeat']} runs (target: `harness --help` "
+         f"< {d['target_s']:g} s idle); modules imported (`python -X importtime`)",
+         f"`harness --help` **{top['wall_s_median']:.2f} s**, {top['modules']} modules; slowest `harness X --help`: "
+         f"`{slow['what'].removeprefix('harness ').removesuffix(' --help')}` {slow['wall_s_median']:.2f} s, "
+         f"{slow['modules']} modules; inspect_ai imported by "
+         + (", ".join(f"`{w}`" for w in inspect_in) if inspect_in else "no --help")
+         + f"; `{rep['what']}` (one test-double log) {rep['wall_s_median']:.2f} s, {rep['modules']} modules "
+         f"(interpreter alone {d['interpreter']['wall_s_median']:.2f} s)"),
+        ("inspect entry point `harness._registry` (imported by every inspect run, any task) on top of inspect's CLI",
+         f"**+{reg['extra_wall_s']:.2f} s**, +{reg['extra_modules']} modules"),
+    ]
+
+
 FORMATTERS: dict[str, Callable[[dict[str, Any]], list[tuple[str, str]]]] = {
     "eval_throughput": eval_throughput,
     "tfgrpo_step": tfgrpo_step,
@@ -151,6 +169,7 @@ FORMATTERS: dict[str, Callable[[dict[str, Any]], list[tuple[str, str]]]] = {
     "judge_fuzz": judge_fuzz,
     "parser_fuzz": parser_fuzz,
     "math_hostile_concurrency": math_hostile_concurrency,
+    "cli_startup": cli_startup,
 }
 
 

@@ -40,6 +40,7 @@ if [ "$full" -eq 1 ]; then
   run judge_fuzz.py
   run parser_fuzz.py
   run math_hostile_concurrency.py
+  run cli_startup.py
 else
   run eval_throughput.py
   run tfgrpo_step.py
@@ -51,6 +52,7 @@ else
   run judge_fuzz.py 500
   run parser_fuzz.py -n 300 --bombs 5
   run math_hostile_concurrency.py --hostile 16 --legit 8
+  run cli_startup.py
 fi
 total=$(( $(date +%s) - start ))
 python3 - "$full" "$total" "{${times%, }}" "$failed" <<'EOF'

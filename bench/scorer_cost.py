@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchjson import default_out, write_result  # noqa: E402
 from tabulate import tabulate  # noqa: E402
 
-from harness.apigen import match_calls, parse_calls  # noqa: E402
-from harness.countdown import check_countdown  # noqa: E402
+from harness.benchmarks.apigen import match_calls, parse_calls  # noqa: E402
+from harness.benchmarks.countdown import check_countdown  # noqa: E402
 from scorers.math import check_math_answer  # noqa: E402
 
 PROSE = "Let me think step by step about this problem. " * 40

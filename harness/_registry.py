@@ -15,7 +15,7 @@ from inspect_ai import Task, task
 
 from harness.sandbox import BwrapSandboxEnvironment  # noqa: F401  (registers the bwrap sandbox)
 from harness.shard_hook import ShardProgress  # noqa: F401  (harness eval --workers progress)
-from harness.testdouble import TestDoubleAPI  # noqa: F401  (registers testdouble/)
+from harness.testing.testdouble import TestDoubleAPI  # noqa: F401  (registers testdouble/)
 
 
 def _export(fn: Callable[..., Task]) -> Callable[..., Task]:

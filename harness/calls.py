@@ -6,7 +6,7 @@ the message's ``metadata`` holds a :class:`CallTag` naming the kind of call and 
 filled-in field sits in the message text. Providers never send message metadata to a
 model, so a real model sees exactly the prompt; the log keeps the tag with the message.
 
-The offline test double (:mod:`harness.testdouble_roles`) reads the tag to answer each call
+The offline test double (:mod:`harness.testing.testdouble_roles`) reads the tag to answer each call
 in the format its parser expects, from the prompt text itself (the fields are read at
 their spans): there is one place per prompt (its module's constant), and no copy of any
 prompt text elsewhere. Tagging works for user-supplied judge prompts too

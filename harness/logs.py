@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-from inspect_ai.log import EvalLog
 from pydantic import BaseModel, ValidationError
+
+if TYPE_CHECKING:  # the CLI's report commands import this module: inspect_ai only when used
+    from inspect_ai.log import EvalLog
 
 _PASS_AT = re.compile(r"pass_at_(\d+)$")
 

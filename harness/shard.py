@@ -15,7 +15,7 @@ runs N ``inspect eval`` processes, each on its own share of the samples:
 - one combined progress line (sample-epochs done / total, rate, errors); Ctrl-C
   interrupts every shard (each writes its log as ``cancelled``) and exits 130;
 - reports (``leaderboard``, ``compare``, ``reproduce``, ``transfer``, ``cost``) merge the
-  shard logs of a group into one run (:func:`harness.runs.merge_shards`);
+  shard logs of a group into one run (:func:`harness.reports.runs.merge_shards`);
 - ``harness eval --retry <log dir | group id>`` finishes an interrupted or crashed run:
   ``inspect eval-retry`` on each unfinished shard's log (only its missing samples run),
   or the shard's original command when it left no log.
@@ -43,7 +43,6 @@ from typing import Any, Callable, Sequence
 from pydantic import BaseModel, Field
 
 from harness.logs import PLAN_DIR, SHARD_KEY, ShardInfo, sample_ids_digest
-from harness.shard_hook import ERROR, PROGRESS_ENV
 
 SPLIT_OPTIONS = ("--max-connections", "--max-samples", "--max-subprocesses", "--max-sandboxes")
 """Concurrency limits given as run totals and split between the shards."""
@@ -394,7 +393,7 @@ def shard_states(plan: ShardPlan) -> list[ShardState]:
     from inspect_ai.log import read_eval_log
 
     from harness.logs import shard_info
-    from harness.runs import list_logs
+    from harness.reports.runs import list_logs
 
     states = [ShardState(index=s.index) for s in plan.shards]
     since = datetime.fromisoformat(plan.created).timestamp() - 5
@@ -504,6 +503,8 @@ class Runner:
             shutil.rmtree(self._progress_dir, ignore_errors=True)
 
     def _spawn(self, index: int, argv: list[str]) -> subprocess.Popen:
+        from harness.shard_hook import PROGRESS_ENV  # imports inspect_ai.hooks: not at the top (--help)
+
         out = self.plan.folder / f"shard-{index}.out"
         env = {**os.environ, PROGRESS_ENV: str(self._progress_dir / f"{index}.progress")}
         with open(out, "ab") as f:
@@ -534,6 +535,8 @@ class Runner:
 
     def progress(self) -> tuple[int, int]:
         """(sample-epochs done, of which ended in error), read from the shards' progress files."""
+        from harness.shard_hook import ERROR
+
         done = errors = 0
         for index in self.procs:
             path = self._progress_dir / f"{index}.progress"
@@ -616,7 +619,6 @@ _PRCTL = _load_prctl()
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "eval",
-        help="inspect eval over N processes on disjoint sample shards (--workers N), reported as one run",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         usage=USAGE,
@@ -724,7 +726,7 @@ def finish(plan: ShardPlan, runner: Runner) -> int:
 
 
 def _summary(plan: ShardPlan, states: list[ShardState]) -> None:
-    from harness.runs import read_runs
+    from harness.reports.runs import read_runs
 
     runs, skipped = read_runs([s.log for s in states if s.log], tool_calls=False, workers=1)
     for s in skipped:

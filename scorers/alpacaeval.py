@@ -38,7 +38,7 @@ Metrics (percent units, as the AlpacaEval leaderboard): ``win_rate`` (draw = 0.5
 ``standard_error`` (SEM, ddof 1), ``discrete_win_rate``, ``n_total`` (a count),
 ``win_rate_<subset>`` per ``dataset`` subset, ``avg_length`` (characters of the model's
 output) and, when the instruction difficulties are supplied, ``length_controlled_winrate`` /
-``lc_standard_error`` (see harness/alpaca_metrics.py).
+``lc_standard_error`` (see harness/benchmarks/alpaca_metrics.py).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ from inspect_ai.model import ChatMessage, GenerateConfig, Logprob, ModelOutput, 
 from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric, scorer
 from inspect_ai.solver import TaskState
 
-from harness import alpaca_metrics as am
+from harness.benchmarks import alpaca_metrics as am
 from harness.calls import fill, message
 
 logger = logging.getLogger(__name__)

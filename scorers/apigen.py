@@ -2,8 +2,8 @@
 
 The predicted calls come from the final model output in the state: its native tool calls
 if it made any (any text beside them is ignored; declared names are mapped back to the
-dataset's with :func:`harness.apigen.declare_tools`), else its text parsed with
-:func:`harness.apigen.parse_calls`. Matching is :func:`harness.apigen.match_calls`
+dataset's with :func:`harness.benchmarks.apigen.declare_tools`), else its text parsed with
+:func:`harness.benchmarks.apigen.parse_calls`. Matching is :func:`harness.benchmarks.apigen.match_calls`
 (``exact``, ``lenient`` or ``bfcl``). The tools come from ``state.metadata["tools"]`` (set
 by tasks/apigen.py), the gold calls from the target (a JSON list of ``{name, arguments}``).
 
@@ -33,7 +33,7 @@ from inspect_ai.scorer import (
 )
 from inspect_ai.solver import TaskState
 
-from harness.apigen import (
+from harness.benchmarks.apigen import (
     MATCH_MODES,
     MAX_CALLS,
     Call,
@@ -103,7 +103,7 @@ def _compact(calls: list[Call]) -> str:
 
 @scorer(metrics=[accuracy(), stderr(), parse_error_rate()])
 def apigen_match(mode: MatchMode = "exact") -> Scorer:
-    """Predicted against gold calls (``mode``: exact, lenient or bfcl; see harness/apigen.py)."""
+    """Predicted against gold calls (``mode``: exact, lenient or bfcl; see harness/benchmarks/apigen.py)."""
     if mode not in MATCH_MODES:
         raise ValueError(f"match mode must be one of {', '.join(MATCH_MODES)}, not {mode!r}")
 

@@ -1,9 +1,9 @@
 """Countdown scorers: the default rule, and TinyZero's reward reproduced (``-T reward=``).
 
 - :func:`countdown_equation` (default): the equation in the last ``<answer>`` must reach
-  the target exactly (:func:`harness.countdown.check_countdown`).
+  the target exactly (:func:`harness.benchmarks.countdown.check_countdown`).
 - :func:`countdown_tinyzero`: TinyZero's ``compute_score`` verdict
-  (:func:`harness.countdown.tinyzero_reward`): 1.0, the format score 0.1 or 0. The
+  (:func:`harness.benchmarks.countdown.tinyzero_reward`): 1.0, the format score 0.1 or 0. The
   value is ``C`` only for 1.0, so ``accuracy`` is TinyZero's solve rate; the reward is
   in ``Score.metadata["reward"]`` and its mean in the ``mean_reward`` metric.
 """
@@ -27,7 +27,7 @@ from inspect_ai.scorer import (
 )
 from inspect_ai.solver import TaskState
 
-from harness.countdown import check_countdown, tinyzero_reward
+from harness.benchmarks.countdown import check_countdown, tinyzero_reward
 
 REWARDS = ("default", "tinyzero")
 """Values of the countdown task's ``-T reward=``."""
@@ -42,11 +42,11 @@ def _nums(state: TaskState, scorer_name: str) -> list[int]:
 
 @scorer(metrics=[accuracy(), stderr()])
 def countdown_equation() -> Scorer:
-    """Binary verdict of :func:`harness.countdown.check_countdown`.
+    """Binary verdict of :func:`harness.benchmarks.countdown.check_countdown`.
 
     The numbers come from ``sample.metadata["nums"]``, the target from the sample's
     target. ``Score.answer`` is the extracted expression, ``Score.explanation`` says why,
-    ``Score.metadata["reason"]`` is one of ``harness.countdown.REASONS`` and
+    ``Score.metadata["reason"]`` is one of ``harness.benchmarks.countdown.REASONS`` and
     ``Score.metadata["value"]`` the exact value when the expression was evaluated.
     """
 

@@ -8,7 +8,7 @@ Reads the game the ``lsp_game`` solver stored, then for every answer asks
 - the quality self-reward judge (role ``self_reward``; default: the evaluated model, the
   paper's "reference model") for R_Q(q, a) on the 0-7 additive rubric.
 
-then computes V, V_Q and the LSP-Zero and LSP advantages (harness.self_play.compute_game).
+then computes V, V_Q and the LSP-Zero and LSP advantages (harness.benchmarks.self_play.compute_game).
 An unparseable judgement leaves that value out, with its reason; it never fails the sample.
 
 Score value (one per game; the metrics average over games):
@@ -20,7 +20,7 @@ Score value (one per game; the metrics average over games):
 - ``distinct_1``, ``distinct_2``, ``near_duplicate_rate``: diversity of the game's
   instructions; the ``pooled_diversity`` metric adds the same statistics over all games.
 
-``Score.metadata["self_play"]`` holds the whole :class:`harness.self_play.GameResult`.
+``Score.metadata["self_play"]`` holds the whole :class:`harness.benchmarks.self_play.GameResult`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from inspect_ai.solver import TaskState
 from inspect_ai.util import collect
 
 from harness.calls import CallKind, Filled, fill, message
-from harness.self_play import (
+from harness.benchmarks.self_play import (
     NEAR_DUPLICATE_THRESHOLD,
     STORE_KEY,
     GameResult,

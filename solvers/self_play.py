@@ -2,7 +2,7 @@
 
 Per sample: the Challenger samples N instructions from the Challenger prompt (the sample's
 input), then the Solver answers each usable instruction G times. The game is stored in the
-sample store under ``harness.self_play.STORE_KEY`` (a :class:`harness.self_play.GameRollouts`);
+sample store under ``harness.benchmarks.self_play.STORE_KEY`` (a :class:`harness.benchmarks.self_play.GameRollouts`);
 the judging (reward, quality self-reward) and the advantages are the scorer's job
 (scorers/self_play.py), so a log can be re-judged with ``inspect score`` without re-playing.
 
@@ -22,7 +22,7 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.util import collect
 
 from harness.calls import Filled, fill, message
-from harness.self_play import STORE_KEY, GameRollouts, Query, extract_instruction
+from harness.benchmarks.self_play import STORE_KEY, GameRollouts, Query, extract_instruction
 
 CHALLENGER_PROMPT = """\
 Background. A language task is a pair (input, output): the input says what to do, the output \

@@ -21,7 +21,7 @@ problem). Further ``-T`` options go to the base solver (e.g. ``-T max_turns=20``
 The library file is resolved once, when the task is built, and the log's task metadata
 records its absolute path (``experiences``) and the sha256 of its bytes
 (``experiences_sha256``): reports identify the library by that hash, so they never depend
-on the folder they are run from (see harness.runs.LibraryFinder).
+on the folder they are run from (see harness.reports.runs.LibraryFinder).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@
 The WebWalker setting's agents see the root page first (markdown text + numbered
 same-site buttons) and can only click; the search agent starts from the question alone
 and may open any page except ``blocked_domains`` and private addresses. Tools are in
-``solvers/web_tools.py``; pages come from :class:`harness.web.WebClient` (one per task
+``solvers/web_tools.py``; pages come from :class:`harness.web.fetch.WebClient` (one per task
 run, so its cache is shared by the run's samples). Every tool failure is an
 observation, never an error.
 
@@ -32,9 +32,9 @@ from inspect_ai.solver import Generate, Solver, TaskState, chain, prompt_templat
 from inspect_ai.tool import Tool
 from inspect_ai.util import message_limit
 
-from harness.serper import KEY_ENV as SERPER_KEY_ENV
-from harness.serper import SerperClient
-from harness.web import JINA_READER_URL, FetchSettings, WebClient
+from harness.web.fetch import JINA_READER_URL, FetchSettings, WebClient
+from harness.web.serper import KEY_ENV as SERPER_KEY_ENV
+from harness.web.serper import SerperClient
 from solvers.base import BuiltSolver
 from solvers.web_tools import (  # noqa: F401 - re-exported (older imports use solvers.web)
     BUDGET_EXHAUSTED,

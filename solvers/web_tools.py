@@ -2,7 +2,7 @@
 
 | tool | used by | what the agent gets |
 |---|---|---|
-| ``search(query, num_results=5)`` | ``search`` setting | Google results via Serper (:mod:`harness.serper`): ``i. title (link)`` + snippet |
+| ``search(query, num_results=5)`` | ``search`` setting | Google results via Serper (:mod:`harness.web.serper`): ``i. title (link)`` + snippet |
 | ``web_search(query)`` | ``search`` with ``-T search_engine=inspect`` | inspect's own ``web_search`` (its providers) |
 | ``web_qa(url, query)`` | ``search`` (default page tool) | ``Summary:`` an LLM's answer to ``query`` from the page, and ``Related Links:`` on it |
 | ``visit_page(url)`` | ``search`` with ``-T page_tool=visit_page`` | the page itself: markdown text and its links |
@@ -35,8 +35,8 @@ from inspect_ai.tool import Tool, ToolDef, web_search
 from inspect_ai.util import LimitExceededError, collect, store
 
 from harness.calls import fill, message
-from harness.serper import SerperClient, format_results
-from harness.web import Link, Page, WebClient, is_private_host, site_host
+from harness.web.fetch import Link, Page, WebClient, is_private_host, site_host
+from harness.web.serper import SerperClient, format_results
 
 TOOL_MAX_OUTPUT = 128 * 1024
 """Bytes of a page observation passed to the model (pages are already cut by

@@ -26,7 +26,7 @@ no page (unknown button, fetch failure), which WebWalker does; the critic's JSON
 parsed (WebWalker tests whether the reply contains the substring ``true``), and a reply
 that is not the requested JSON counts as "no" and is counted in the store. Buttons are
 numbered (``[3] News``) rather than WebWalker's ``<button>News<button>`` lines; pages are
-fetched with httpx (``harness/web.py``), not a browser. The prompts are paraphrases.
+fetched with httpx (``harness/web/fetch.py``), not a browser. The prompts are paraphrases.
 
 The sample's store holds ``webwalker`` (:class:`WalkerRecord`: steps, memory, why it
 stopped, critic calls and unreadable replies), ``web_visited`` and ``web_clicks``.
@@ -51,7 +51,7 @@ from inspect_ai.solver import Generate, Solver, TaskState, chain, prompt_templat
 from pydantic import BaseModel, Field
 
 from harness.calls import CallKind, fill, message
-from harness.web import FetchSettings, WebClient
+from harness.web.fetch import FetchSettings, WebClient
 from solvers.base import BuiltSolver
 from solvers.web import WALKER_USER
 from solvers.web_tools import WalkerSession, click_tool

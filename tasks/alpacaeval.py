@@ -39,7 +39,7 @@ from inspect_ai.dataset import Sample
 from inspect_ai.model import GenerateConfig
 from inspect_ai.scorer._reducer import create_reducers
 
-from harness.alpaca_metrics import read_json_records
+from harness.benchmarks.alpaca_metrics import read_json_records
 from harness.datasets import DataUnavailable, load_dataset
 from harness.task import harness_task
 from scorers.alpacaeval import DEFAULT_JUDGE, JUDGE_TEMPLATE, SWAP_SEED, TIES, alpaca_judge, parse_judge_template

@@ -16,7 +16,7 @@ Formats (``-T format=``):
 
 - ``native`` (default): each sample's tools (the xLAM ``tools`` field) are declared to
   the model as function definitions (inspect tools whose JSON Schema is built by
-  :func:`harness.apigen.declare_tools`) and the user turn is the query. The model answers
+  :func:`harness.benchmarks.apigen.declare_tools`) and the user turn is the query. The model answers
   with native tool calls, as function-calling models are deployed. The calls are never
   executed: the solvers stop after the model's turn (``tool_calls="none"``) and the
   scorer reads the calls of the final turn.
@@ -28,13 +28,13 @@ In both formats the scorer takes native calls if the final turn has any, else th
 
 Scoring: scorers/apigen.py (``-T match=exact``, the paper's rule, ``lenient``, type
 aware, or ``bfcl``, the Berkeley Function Calling Leaderboard's AST checker); rules in
-harness/apigen.py. One epoch, temperature 0 (the paper does not state its sampling
+harness/benchmarks/apigen.py. One epoch, temperature 0 (the paper does not state its sampling
 settings; ``--temperature``/``--epochs`` override).
 
 Sample ids are ``xlam-<id>``; ``metadata.oracle_answer`` holds the gold calls as JSON and
 ``metadata.oracle_tool_calls`` the same calls under their declared names, so the test
 double's oracle mode (testdouble/oracle) answers correctly in both formats.
-``metadata.tool_warnings`` lists what :func:`harness.apigen.declare_tools` skipped or
+``metadata.tool_warnings`` lists what :func:`harness.benchmarks.apigen.declare_tools` skipped or
 renamed in a malformed or unusual tool spec.
 """
 
@@ -51,7 +51,7 @@ from inspect_ai.model import GenerateConfig
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.tool import Tool, ToolDef, ToolParams
 
-from harness.apigen import MATCH_MODES, ToolSchema, calls_from_json, declare_tools
+from harness.benchmarks.apigen import MATCH_MODES, ToolSchema, calls_from_json, declare_tools
 from harness.datasets import load_dataset
 from harness.task import harness_task
 from scorers.apigen import apigen_match

@@ -22,7 +22,7 @@ Scorer (``-T reward=``): ``default``, :func:`scorers.countdown.countdown_equatio
 equation in the last ``<answer>`` must reach the target exactly), or ``tinyzero``,
 :func:`scorers.countdown.countdown_tinyzero` (TinyZero's ``compute_score`` verdicts:
 last line only, format score 0.1, float tolerance 1e-5; reproduced without eval). Rules
-in harness/countdown.py.
+in harness/benchmarks/countdown.py.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from inspect_ai._util.error import PrerequisiteError
 from inspect_ai.dataset import Sample
 from inspect_ai.model import GenerateConfig
 
-from harness.countdown import generate_instances, solve
+from harness.benchmarks.countdown import generate_instances, solve
 from harness.datasets import DataUnavailable, load_dataset
 from harness.task import harness_task
 from scorers.countdown import REWARDS, countdown_equation, countdown_tinyzero

@@ -27,7 +27,7 @@ grader="{model: openai/gpt-4o, temperature: 0}"``).
 Outputs: per-game values and the advantages in ``Score.metadata["self_play"]`` of each
 sample; metrics in the log results. ``harness self-play table LOG`` prints the advantages
 table and ``harness self-play export LOG --export rollouts.jsonl`` writes the rollouts
-for an RL trainer (schema: ``harness.self_play.RolloutRecord``).
+for an RL trainer (schema: ``harness.benchmarks.self_play.RolloutRecord``).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from inspect_ai.dataset import Sample
 from inspect_ai.model import GenerateConfig
 
 from harness.datasets import DataUnavailable, memory_dataset, read_records
-from harness.self_play import NEAR_DUPLICATE_THRESHOLD
+from harness.benchmarks.self_play import NEAR_DUPLICATE_THRESHOLD
 from harness.task import unknown_task_arguments
 from scorers.self_play import lsp_rewards
 from solvers.self_play import DEFAULT_G, DEFAULT_N, MAX_INSTRUCTION_CHARS, challenger_prompt, lsp_game

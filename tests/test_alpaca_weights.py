@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import alpaca_metrics as am
+from harness.benchmarks import alpaca_metrics as am
 from harness.cli import main as cli_main
 
 EXAMPLE_ROW = am.GlmFit(length=-1.8366972159920485, difficulty=0.7446561168325255, intercept=-6.8226040527680167)

@@ -14,7 +14,7 @@ import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import Logprob, Logprobs, ModelOutput, TopLogprob
 
-from harness import alpaca_metrics as am
+from harness.benchmarks import alpaca_metrics as am
 from harness.cli import main as cli_main
 from scorers.alpacaeval import is_switched, parse_judge
 from tasks.alpacaeval import alpacaeval

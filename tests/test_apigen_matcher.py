@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.apigen import (
+from harness.benchmarks.apigen import (
     MAX_CALLS,
     Call,
     CallParseError,

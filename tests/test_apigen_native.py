@@ -23,7 +23,7 @@ from inspect_ai import eval as inspect_eval
 from inspect_ai.log import EvalLog
 from inspect_ai.log._transcript import ModelEvent
 
-from harness.apigen import declare_tools
+from harness.benchmarks.apigen import declare_tools
 from tasks.apigen import apigen
 from tests.helpers import write_jsonl
 

@@ -9,7 +9,7 @@ import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ChatMessageUser
 
-from harness.countdown import check_countdown
+from harness.benchmarks.countdown import check_countdown
 from harness.datasets import DataUnavailable
 from tasks.countdown import HF_PATH, countdown, load_countdown
 from tests.helpers import mock_model, output, write_jsonl

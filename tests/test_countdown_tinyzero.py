@@ -2,7 +2,7 @@
 
 The agreement test writes its own answers (random equations over each instance's numbers,
 wrapped the ways models and TinyZero's prompt produce them) and scores each one twice:
-with :func:`harness.countdown.tinyzero_reward`, and with a reference transcription of
+with :func:`harness.benchmarks.countdown.tinyzero_reward`, and with a reference transcription of
 TinyZero's reward in this file, which calls ``eval``. That is safe only because every
 string it evaluates was generated here (marked ``# trusted: test-generated``); the
 generator never emits a power whose exponent is not a single literal, so nothing hangs.
@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.countdown import (
+from harness.benchmarks.countdown import (
     REASONS,
     TINYZERO_FORMAT_SCORE,
     TZ_MAX_BITS,

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.countdown import (
+from harness.benchmarks.countdown import (
     MAX_BITS,
     REASONS,
     check_countdown,

@@ -18,7 +18,7 @@ from inspect_ai import eval as inspect_eval
 from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
 from inspect_ai.model import get_model
 
-from harness.stub_server import AnswerKey, StubConfig, StubServer
+from harness.testing.stub_server import AnswerKey, StubConfig, StubServer
 from tests.helpers import write_jsonl
 
 pytestmark = pytest.mark.faults

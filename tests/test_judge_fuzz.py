@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from inspect_ai.model import Logprob, Logprobs, ModelOutput, ModelUsage, TopLogprob
 
-from harness import alpaca_metrics as am
-from harness import self_play as sp
+from harness.benchmarks import alpaca_metrics as am
+from harness.benchmarks import self_play as sp
 from scorers import alpacaeval as ae
 from scorers import web_judge as wj
 

@@ -17,7 +17,7 @@ import pytest
 from tests.helpers import registered_solver
 
 from harness.cli import main
-from harness.runs import read_runs
+from harness.reports.runs import read_runs
 from helpers import write_jsonl
 from reportlogs import PRICES_YAML, judge_model, run_aime
 
@@ -237,7 +237,7 @@ def test_parallel_header_reads_give_the_same_runs(logs) -> None:
 
 
 def test_store_read_from_zip_equals_inspect_samples_df(logs) -> None:
-    from harness.runs import _store_values_samples_df, store_values
+    from harness.reports.runs import _store_values_samples_df, store_values
 
     fast = store_values(str(logs["b"]), "tool_calls")
     assert sorted(fast) == sorted(_store_values_samples_df(str(logs["b"]), "tool_calls")) == [3] * 16
@@ -246,7 +246,7 @@ def test_store_read_from_zip_equals_inspect_samples_df(logs) -> None:
 
 # --------------------------------------------------------------- configurations, units, chart
 
-# six generated Countdown instances (harness.countdown.generate_instances(6, 0)) and their solutions
+# six generated Countdown instances (harness.benchmarks.countdown.generate_instances(6, 0)) and their solutions
 CD = [((98, 54, 6, 34), 72, "((98 - 54) - 6) + 34"), ((52, 39, 62, 46), 95, "46 - ((52 - 39) - 62)"),
       ((65, 18, 37), 10, "(65 - 18) - 37"), ((80, 33, 69), 22, "69 - (80 - 33)"),
       ((13, 94, 10, 88), 29, "((13 + 94) + 10) - 88"), ((72, 13, 46, 56), 49, "((72 - 13) + 46) - 56")]

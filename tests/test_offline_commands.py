@@ -25,8 +25,8 @@ import pytest
 from inspect_ai.log import list_eval_logs, read_eval_log
 
 from harness.calls import read_call
-from harness.testdouble import MARK, TEST_DOUBLE_KEY
-from harness.testdouble_roles import PREFERENCE, agrees, arithmetic_value
+from harness.testing.testdouble import MARK, TEST_DOUBLE_KEY
+from harness.testing.testdouble_roles import PREFERENCE, agrees, arithmetic_value
 
 ROOT = Path(__file__).resolve().parents[1]
 FENCE = '```bash title="offline"'

@@ -123,7 +123,7 @@ def test_tool_calls_in_the_reflection_are_closed(tmp_path: Path) -> None:
 
 
 def _draw(seed: int, sample_id: str, epoch: int, turn: int) -> float:
-    """The test double's documented deterministic draw (harness/testdouble.py)."""
+    """The test double's documented deterministic draw (harness/testing/testdouble.py)."""
     key = f"{seed}|{sample_id}|{epoch}|{turn}".encode()
     return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2**64
 

@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from harness.paper import PAPER_DIR, Paper, find_table, load_papers, measure, parse_mapping
-from harness.runs import MetricResult, RunRecord, _per_problem
+from harness.reports.paper import PAPER_DIR, Paper, find_table, load_papers, measure, parse_mapping
+from harness.reports.runs import MetricResult, RunRecord, _per_problem
 from harness.stats import bootstrap_ci, paired_test, sign_flip_p_value
 
 
@@ -101,8 +101,8 @@ def test_every_paper_file_validates_and_has_provenance() -> None:
 
 def test_library_in_the_optimizer_artifact_layout(tmp_path) -> None:
     """The layout harness/experience.py (Training-Free GRPO issue) writes, as a literal."""
-    from harness.cost import library_rows, training_problems
-    from harness.runs import read_library
+    from harness.reports.cost import library_rows, training_problems
+    from harness.reports.runs import read_library
 
     lib_json = {
         "schema_version": 1,
@@ -130,7 +130,7 @@ def test_library_in_the_optimizer_artifact_layout(tmp_path) -> None:
 
 
 def test_model_aliases_match_exactly_never_by_substring() -> None:
-    from harness.paper import model_matches
+    from harness.reports.paper import model_matches
 
     paper, table = find_table("tfgrpo.table3")
     assert model_matches("Qwen2.5-32B-Instruct", "vllm/Qwen/Qwen2.5-32B-Instruct", paper, {})
@@ -152,7 +152,7 @@ def test_model_aliases_match_exactly_never_by_substring() -> None:
 
 
 def test_a_log_filling_several_rows_of_a_column_is_reported() -> None:
-    from harness.paper import measure_with_notes
+    from harness.reports.paper import measure_with_notes
 
     paper, table = find_table("lsp.v3.overall")
     run = _run("vllm/x", "alpacaeval", "direct", {"win_rate": {"a": 1.0, "b": 0.0}})

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.cost import collect, measured_cost
-from harness.runs import file_sha256, load_prices, read_library, read_runs
+from harness.reports.cost import collect, measured_cost
+from harness.reports.runs import file_sha256, load_prices, read_library, read_runs
 from reportlogs import rewrite_log, run_aime, scores_only, working_dir, write_library
 
 REPO = Path(__file__).resolve().parents[1]

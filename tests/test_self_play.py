@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from inspect_ai import eval as inspect_eval
 from inspect_ai.log import read_eval_log
 
-from harness import self_play as sp
+from harness.benchmarks import self_play as sp
 from harness.cli import main as harness_main
 from helpers import mock_model, output
 from scorers.self_play import REWARD_PROMPT, SELF_REWARD_PROMPT
@@ -304,7 +304,7 @@ def test_metrics_in_log_results(hand_log):
 
 
 def test_export_validates_against_schema(hand_log, tmp_path):
-    from harness.self_play_cli import write_export
+    from harness.commands.self_play import write_export
 
     out = tmp_path / "rollouts.jsonl"
     n_ch, n_sol = write_export(hand_log, str(out))

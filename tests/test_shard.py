@@ -29,7 +29,7 @@ from inspect_ai import eval as inspect_eval
 
 from harness.cli import main
 from harness.logs import SHARD_KEY, ShardInfo
-from harness.runs import read_runs
+from harness.reports.runs import read_runs
 from harness.shard import (
     ShardPlan, assign, id_pattern, make_plan, sample_id_arg, shard_selection, split_total, strip_options,
 )
@@ -242,7 +242,7 @@ def test_sharded_logs_report_as_the_unsharded_run(sharded: dict) -> None:
     for c in json.loads(a["compare"]):
         assert c["diff"] == 0 and c["shared"] == N_PROBLEMS and c["a"] == c["b"]
     # both in one report: the same configuration, so one row (the other log listed as superseded)
-    from harness.leaderboard import build
+    from harness.reports.leaderboard import build
 
     runs, _ = read_runs([str(sharded["sharded"]), str(sharded["plain"])])
     lb = build(runs, [], n_boot=100)

@@ -13,7 +13,7 @@ from inspect_ai.scorer import includes
 from inspect_ai.solver import generate
 
 from harness.cli import main
-from harness.testdouble import MARK
+from harness.testing.testdouble import MARK
 
 
 def _task(n: int = 20) -> Task:

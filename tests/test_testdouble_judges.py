@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from inspect_ai.model import ChatMessageUser, GenerateConfig, get_model
 
 from harness.calls import TAG_KEY, fill, message, read_call
-from harness.testdouble import MARK
-from harness.testdouble_roles import agrees, final_answer
+from harness.testing.testdouble import MARK
+from harness.testing.testdouble_roles import agrees, final_answer
 
 
 
@@ -39,7 +39,7 @@ def test_tags_are_read_at_their_spans_and_never_sent_as_text() -> None:
 
 
 def test_alpaca_judge_reply_has_identifier_logprobs() -> None:
-    from harness.testdouble_roles import PREFERENCE, alpaca_reply
+    from harness.testing.testdouble_roles import PREFERENCE, alpaca_reply
 
     with_lp = alpaca_reply("wrong", "<answer>REF</answer>", "REF", GenerateConfig(logprobs=True, top_logprobs=5))
     assert with_lp.content == "M"
@@ -72,8 +72,8 @@ def test_final_answer_is_linear_on_hostile_replies() -> None:
 
 
 def _context(target: str, correct: bool = True):
-    from harness.testdouble import oracle_text
-    from harness.testdouble_roles import Context
+    from harness.testing.testdouble import oracle_text
+    from harness.testing.testdouble_roles import Context
 
     return Context(target=target, key="0|s|1", correct=lambda suffix: correct,
                    policy_answer=lambda answer, ok: oracle_text(answer, ok, 1.0))  # fmt: skip
@@ -83,7 +83,7 @@ def _context(target: str, correct: bool = True):
 def test_web_agent_roles_reply_in_their_parsers_formats(correct: bool) -> None:
     """The WebWalker critic's and the page reader's replies, read by the solvers' own parsers."""
     from harness.calls import read_call
-    from harness.testdouble_roles import reply
+    from harness.testing.testdouble_roles import reply
     from solvers.web_tools import PAGE_QA_PROMPT, RELATED_LINKS_PROMPT, keep_page_links
     from solvers.webwalker import CRITIC_ANSWER_USER, CRITIC_INFORMATION_USER, critic_prompt, parse_verdict
 

@@ -22,7 +22,7 @@ from harness.tfgrpo.operations import (
     apply_plan,
     parse_operations,
 )
-from harness.tfgrpo.testdouble_replies import reply as double_reply
+from harness.testing.tfgrpo_replies import reply as double_reply
 from tests.helpers import output
 
 FIXTURE = Path(__file__).parent / "fixtures" / "dapo_sample.jsonl"

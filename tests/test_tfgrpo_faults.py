@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.stub_server import AnswerKey, StubConfig, StubServer
-from harness.tfgrpo.testdouble_replies import reply as stage_reply
+from harness.testing.stub_server import AnswerKey, StubConfig, StubServer
+from harness.testing.tfgrpo_replies import reply as stage_reply
 from tasks.dapo import load_dapo
 
 pytestmark = pytest.mark.faults

@@ -32,7 +32,7 @@ from harness.tfgrpo.operations import (
     format_pool_and_operations,
     parse_web_operations,
 )
-from harness.tfgrpo.testdouble_replies import reply as double_reply
+from harness.testing.tfgrpo_replies import reply as double_reply
 from tests.helpers import output, registered_solver, write_jsonl
 from tests.test_tfgrpo import ANSWERS, FIXTURE
 

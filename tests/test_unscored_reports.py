@@ -13,8 +13,8 @@ from inspect_ai.dataset import Sample
 from inspect_ai.scorer import CORRECT, Score, accuracy, scorer
 from inspect_ai.solver import generate
 
-from harness.leaderboard import build, render_csv, render_md
-from harness.runs import read_runs, sample_summaries, unscored_scores
+from harness.reports.leaderboard import build, render_csv, render_md
+from harness.reports.runs import read_runs, sample_summaries, unscored_scores
 from tests.helpers import mock_model, output
 
 
@@ -54,9 +54,9 @@ def test_unscored_counted_by_reason(tmp_path: Path, fmt: str) -> None:
 def test_fast_summaries_equal_inspects(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = _log(tmp_path, "eval")
     fast = unscored_scores(sample_summaries(path))
-    import harness.runs
+    import harness.reports.runs
 
-    monkeypatch.setattr(harness.runs, "_zip_members", lambda *a: (_ for _ in ()).throw(ValueError("no zip")))
+    monkeypatch.setattr(harness.reports.runs, "_zip_members", lambda *a: (_ for _ in ()).throw(ValueError("no zip")))
     assert unscored_scores(sample_summaries(path)) == fast
 
 

@@ -1,4 +1,4 @@
-"""harness/web.py against a local website on 127.0.0.1 (tests/local_site.py): links,
+"""harness/web/fetch.py against a local website on 127.0.0.1 (tests/local_site.py): links,
 markdown, and every network failure turned into an observation."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.web import FetchSettings, WebClient, extract_links, html_to_markdown, parse_html, same_site
+from harness.web.fetch import FetchSettings, WebClient, extract_links, html_to_markdown, parse_html, same_site
 from local_site import ANSWER, HOME, serve_site
 
 FAST = FetchSettings(timeout=2.0, max_bytes=60_000, max_chars=5_000)
@@ -137,7 +137,7 @@ def test_charset_from_meta_tag(site) -> None:
 
 
 def test_link_list_capped_with_note() -> None:
-    from harness.web import Page, render_html
+    from harness.web.fetch import Page, render_html
 
     html = "".join(f'<a href="/p{i}">P{i}</a>' for i in range(12)).encode()
     page = render_html(Page(url="http://x.org/"), html, None, "http://x.org/", FetchSettings(max_links=5))
@@ -177,7 +177,7 @@ def test_per_run_cache(site) -> None:
 
 
 def test_javascript_page_flagged_only_when_text_is_missing(site) -> None:
-    from harness.web import Page, render_html
+    from harness.web.fetch import Page, render_html
 
     root, _ = site
     app = fetch(root + "app")
@@ -190,7 +190,7 @@ def test_javascript_page_flagged_only_when_text_is_missing(site) -> None:
 
 
 def test_reader_fetch_names_the_page_not_the_reader(site) -> None:
-    from harness.web import reader_url
+    from harness.web.fetch import reader_url
 
     root, _ = site
     assert reader_url("https://r.jina.ai/", "https://x.org/a?b=1") == "https://r.jina.ai/https://x.org/a?b=1"
@@ -206,7 +206,7 @@ def test_reader_fetch_names_the_page_not_the_reader(site) -> None:
 
 
 def test_serper_results_parsed_defensively() -> None:
-    from harness.serper import MAX_SNIPPET, SearchOutcome, format_results, parse_serper
+    from harness.web.serper import MAX_SNIPPET, SearchOutcome, format_results, parse_serper
 
     data = {"organic": [
         {"title": "A", "link": "https://a.org/", "snippet": "s" * 5000, "sitelinks": [{"title": "B", "link": "https://a.org/b"}, "junk"]},
@@ -224,7 +224,7 @@ def test_serper_results_parsed_defensively() -> None:
 
 
 def test_serper_without_key_sends_nothing(monkeypatch) -> None:
-    from harness.serper import SerperClient
+    from harness.web.serper import SerperClient
 
     monkeypatch.delenv("SERPER_API_KEY", raising=False)
     client = SerperClient(base_url="http://127.0.0.1:1")

@@ -17,7 +17,7 @@ import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import get_model
 
-import harness.testdouble  # noqa: F401 - registers testdouble/
+import harness.testing.testdouble  # noqa: F401 - registers testdouble/
 from helpers import write_jsonl
 from local_site import ANSWER, SERPER_KEY, serve_site
 from solvers.web import SEARCH_INSTRUCTIONS

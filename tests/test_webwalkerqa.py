@@ -13,7 +13,7 @@ from inspect_ai import eval as inspect_eval
 from inspect_ai._util.error import PrerequisiteError
 from inspect_ai.model import ModelOutput
 
-from harness.web_cells import cell_table
+from harness.reports.web_cells import cell_table
 from helpers import mock_model, output, tool_call_output, write_jsonl
 from local_site import serve_site
 from scorers.web_judge import parse_grade
@@ -251,7 +251,7 @@ def test_walker_end_to_end_reaches_answer_and_reports_cells(tmp_path: Path) -> N
 
 
 def test_visit_page_refuses_private_hosts_and_blocked_domains() -> None:
-    from harness.web import WebClient, is_private_host
+    from harness.web.fetch import WebClient, is_private_host
     from inspect_ai.tool import ToolDef
     from solvers.web import DEFAULT_BLOCKED_DOMAINS, blocked, visit_page_tool
 

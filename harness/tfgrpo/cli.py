@@ -106,8 +106,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    top = sub.add_parser("tfgrpo", help="Training-Free GRPO: train an experience library, or write one directly",
-                         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    top = sub.add_parser("tfgrpo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     cmds = top.add_subparsers(dest="tfgrpo_command", metavar="SUBCOMMAND")
 
     t = cmds.add_parser("train", help="learn an experience library from grouped rollouts",

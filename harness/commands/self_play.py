@@ -25,7 +25,6 @@ TASK_NAME = "self_play"
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "self-play",
-        help="Language Self-Play: run the game as an eval, print its advantages table, export rollouts",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -100,7 +99,7 @@ def render_table(log: Any, width: int = 48, fmt: str = "github") -> str:
     """The advantages table of a log, with the provenance of its numbers and the metrics."""
     from tabulate import tabulate
 
-    from harness.self_play import TABLE_HEADERS, advantages_rows, logged_games
+    from harness.benchmarks.self_play import TABLE_HEADERS, advantages_rows, logged_games
 
     games = logged_games(log)
     rows: list[list[Any]] = []
@@ -136,7 +135,7 @@ def render_table(log: Any, width: int = 48, fmt: str = "github") -> str:
 
 def write_export(log: Any, out: str) -> tuple[int, int]:
     """Write the log's rollouts to ``out`` (JSONL, every line validated); (challenger, solver) counts."""
-    from harness.self_play import ROLLOUT_ADAPTER, logged_games, rollout_records
+    from harness.benchmarks.self_play import ROLLOUT_ADAPTER, logged_games, rollout_records
 
     lines = []
     n_ch = n_sol = 0
@@ -209,7 +208,7 @@ def export(args: argparse.Namespace) -> int:
 
 
 def schema(args: argparse.Namespace) -> int:
-    from harness.self_play import ROLLOUT_ADAPTER
+    from harness.benchmarks.self_play import ROLLOUT_ADAPTER
 
     print(json.dumps(ROLLOUT_ADAPTER.json_schema(), indent=2))
     return 0

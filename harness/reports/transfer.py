@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from harness.runs import RunRecord
+if TYPE_CHECKING:  # the CLI imports this module for --help: run records only when a report runs
+    from harness.reports.runs import RunRecord
 
 FIRST_COLUMNS = ("aime2024", "aime2025", "webwalkerqa")
 COLUMN_NAMES = {"aime2024": "AIME24", "aime2025": "AIME25", "webwalkerqa": "WebWalker"}
@@ -22,7 +24,7 @@ COLUMN_NAMES = {"aime2024": "AIME24", "aime2025": "AIME25", "webwalkerqa": "WebW
 
 def transfer_table(runs: list[RunRecord], *, n_boot: int = 10_000, seed: int = 0):
     """(columns, rows) with rows = (model, solver, learned, {task: (Cell, run, others)})."""
-    from harness.leaderboard import metric_cells
+    from harness.reports.leaderboard import metric_cells
 
     tasks = sorted({r.task for r in runs}, key=lambda t: (FIRST_COLUMNS.index(t) if t in FIRST_COLUMNS else 99, t))
     table: dict[tuple[str, str, str], dict[str, tuple]] = {}
@@ -75,7 +77,6 @@ def render(tasks: list[str], rows, fmt: str = "md") -> str:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "transfer",
-        help="cross-domain transfer table (paper Table 6 layout): model x learned domain x benchmark",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -87,7 +88,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.runs import read_runs
+    from harness.reports.runs import read_runs
 
     runs, skipped = read_runs(args.logs, tool_calls=False)
     for s in skipped:

@@ -17,9 +17,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.runs import LibraryInfo, RunRecord, Usage
+if TYPE_CHECKING:  # the CLI imports this module for --help: run records only when a report runs
+    from harness.reports.runs import LibraryInfo, RunRecord, Usage
 
 PAPER_COST = {
     "train_input_tokens": 38_000_000,
@@ -38,7 +39,7 @@ def _fmt_int(v: float | None) -> str:
 
 
 def _fmt_money(v: float | None) -> str:
-    from harness.leaderboard import fmt_money
+    from harness.reports.leaderboard import fmt_money
 
     return fmt_money(v, missing="n/a")
 
@@ -69,6 +70,8 @@ EVAL_HEAD = ["log", "model", "task", "solver", "samples", "input tok", "output t
 
 
 def library_rows(lib: LibraryInfo) -> list[list[str]]:
+    from harness.reports.runs import Usage
+
     rows = []
     total = Usage()
     for stage, u in lib.stages.items():
@@ -80,6 +83,8 @@ def library_rows(lib: LibraryInfo) -> list[list[str]]:
 
 
 def library_total(lib: LibraryInfo) -> Usage:
+    from harness.reports.runs import Usage
+
     total = Usage()
     for u in lib.stages.values():
         total = total + u
@@ -100,7 +105,7 @@ def training_problems(lib: LibraryInfo) -> int | None:
 
 def price_library(lib: LibraryInfo, prices: dict[str, Any]) -> LibraryInfo:
     """Recompute stage $ at the configured prices for the library's model (if priced)."""
-    from harness.runs import price_usage
+    from harness.reports.runs import price_usage
 
     price = prices.get(lib.model or "")
     if price is None:
@@ -119,7 +124,7 @@ def measured_cost(runs: list[RunRecord], libraries: list[LibraryInfo]) -> dict[s
     Training: libraries learned on math (the paper's 38M tokens are DAPO-100 only).
     Inference: tfgrpo runs on math tasks (all runs on math tasks when none is tfgrpo).
     """
-    from harness.runs import TASK_DOMAINS
+    from harness.reports.runs import TASK_DOMAINS, Usage
 
     math_libs = [lib for lib in libraries if lib.domain == PAPER_DOMAIN and lib.stages]
     train = Usage()
@@ -145,7 +150,7 @@ def measured_cost(runs: list[RunRecord], libraries: list[LibraryInfo]) -> dict[s
 
 def comparison_scope(runs: list[RunRecord], libraries: list[LibraryInfo]) -> list[str]:
     """What the paper comparison counted and what it left out (one line each)."""
-    from harness.runs import TASK_DOMAINS
+    from harness.reports.runs import TASK_DOMAINS
 
     counted = [lib for lib in libraries if lib.domain == PAPER_DOMAIN and lib.stages]
     left = [lib for lib in libraries if lib not in counted]
@@ -189,7 +194,7 @@ def _formatter(key: str) -> Any:
 
 def collect(paths: list[str], prices: dict[str, Any]) -> tuple[list[RunRecord], list[LibraryInfo], list[str]]:
     """Eval runs and libraries from a mix of log dirs/files and library JSON files."""
-    from harness.runs import read_library, read_runs
+    from harness.reports.runs import read_library, read_runs
 
     log_paths, given = [], []
     for p in paths:
@@ -311,7 +316,6 @@ def reproduce_cost(paper: Any, table: Any, runs: list[RunRecord], prices: dict[s
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "cost",
-        help="token and $ report for eval logs and experience-library artifacts, next to the paper's cost analysis",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -321,7 +325,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.runs import load_prices
+    from harness.reports.runs import load_prices
 
     runs, libs, problems = collect(args.paths, load_prices(args.prices))
     for p in problems:

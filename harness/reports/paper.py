@@ -17,13 +17,14 @@ import argparse
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from harness.runs import RunRecord
+if TYPE_CHECKING:  # the CLI imports this module for --help: run records only when a report runs
+    from harness.reports.runs import RunRecord
 
-PAPER_DIR = Path(__file__).resolve().parents[1] / "results" / "paper"
+PAPER_DIR = Path(__file__).resolve().parents[2] / "results" / "paper"
 
 
 class Column(BaseModel):
@@ -52,7 +53,7 @@ class PaperTable(BaseModel):
     id: str
     title: str
     kind: str = "metric"
-    """``metric`` (cells from eval logs), ``cost`` (see harness.cost) or ``notes`` (nothing to measure)."""
+    """``metric`` (cells from eval logs), ``cost`` (see harness.reports.cost) or ``notes`` (nothing to measure)."""
     unit: str | None = None
     columns: list[Column]
     rows: list[PaperRow]
@@ -135,8 +136,8 @@ def measure_with_notes(
 ) -> tuple[list[list[tuple]], list[str]]:
     """:func:`measure`, plus notes on what the cells leave out: other logs matching a cell
     (older or incomplete) and logs that fill several rows of one column."""
-    from harness.leaderboard import metric_cells
-    from harness.runs import short_path
+    from harness.reports.leaderboard import metric_cells
+    from harness.reports.runs import short_path
 
     out = []
     notes: list[str] = []
@@ -227,7 +228,6 @@ def render(paper: Paper, table: PaperTable, measured: list[list[tuple]], fmt: st
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "reproduce",
-        help="a published table next to the numbers measured in your logs (deltas, CIs, missing cells)",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -268,14 +268,14 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.logs:
         raise ValueError("give the logs to compare with: --logs LOGDIR")
-    from harness.runs import load_prices, read_runs
+    from harness.reports.runs import load_prices, read_runs
 
     prices = load_prices(args.prices)
     runs, skipped = read_runs(args.logs, prices=prices, tool_calls=False)
     for s in skipped:
         print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
     if table.kind == "cost":
-        from harness.cost import reproduce_cost
+        from harness.reports.cost import reproduce_cost
 
         sys.stdout.write(reproduce_cost(paper, table, runs, prices, fmt=args.format))
         return 0

@@ -29,7 +29,7 @@ import anyio
 import httpx
 from pydantic import BaseModel, Field
 
-from harness.web import USER_AGENT, _ssl_context, describe_http_error
+from harness.web.fetch import USER_AGENT, _ssl_context, describe_http_error
 
 SERPER_URL = "https://google.serper.dev"
 KEY_ENV = "SERPER_API_KEY"

@@ -13,8 +13,6 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from tabulate import tabulate
-
 DEMO_DATA = "demo_aime.jsonl"
 """Eight self-written AIME-style problems in the HuggingFaceH4/aime_2024 schema."""
 
@@ -45,7 +43,6 @@ def offline_files() -> dict[str, str]:
 def register(sub: argparse._SubParsersAction) -> None:
     w = sub.add_parser(
         "offline-data",
-        help="write small self-written data files for trying every task offline (not benchmark data)",
         description="Write the self-written sample data of the README's offline commands (rows in each "
         "task's upstream schema; not benchmark data) into DIR.",
     )
@@ -54,7 +51,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     w.set_defaults(func=write_offline_data)
     p = sub.add_parser(
         "demo",
-        help="run a small offline AIME-format eval with the test double and print Mean@k / Pass@k",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -66,6 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from inspect_ai import eval as inspect_eval
+    from tabulate import tabulate
 
     from harness.logs import metric_rows
     from tasks.aime import aime2024

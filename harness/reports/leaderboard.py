@@ -23,9 +23,10 @@ import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.runs import RunRecord, Skipped
+if TYPE_CHECKING:  # the CLI imports this module for --help: run records only when a report runs
+    from harness.reports.runs import RunRecord, Skipped
 
 FORMATS = ("md", "csv", "html")
 
@@ -152,7 +153,7 @@ def build(
     seed: int = 0,
     root: str | None = None,
 ) -> Leaderboard:
-    from harness.runs import short_path
+    from harness.reports.runs import short_path
 
     groups: dict[tuple[str, str, str, str], list[RunRecord]] = {}
     for run in runs:
@@ -260,7 +261,7 @@ def _money(v: float | None) -> str:
 
 def table(lb: Leaderboard) -> tuple[list[str], list[list[str]]]:
     """Header and string cells shared by the md and html renderers."""
-    from harness.runs import short_path
+    from harness.reports.runs import short_path
 
     unscored = any(r.run.unscored for r in lb.rows)
     header = ["model", "task", "solver", "library", "settings", *[lb.headers.get(x, x) for x in lb.metric_labels],
@@ -612,7 +613,6 @@ def render_compare(a: RunRecord, b: RunRecord, comps: list[Comparison]) -> str:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "leaderboard",
-        help="one row per configuration (model, task, solver, library, settings) from inspect logs, with 95%% bootstrap CIs",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -625,7 +625,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     c = sub.add_parser(
         "compare",
-        help="paired comparison of two logs on their shared problems (sign-flip test and its CI)",
         description="Difference B - A per metric on the problems both logs scored. " + COMPARE_RULE,
     )
     c.add_argument("log_a")
@@ -654,7 +653,7 @@ def _write(text: str, out: str | None) -> None:
 
 
 def run_leaderboard(args: argparse.Namespace) -> int:
-    from harness.runs import load_prices, read_runs
+    from harness.reports.runs import load_prices, read_runs
 
     fmt = args.format or (Path(args.out).suffix.lstrip(".") if args.out else "md")
     if fmt not in FORMATS:
@@ -672,7 +671,7 @@ def run_leaderboard(args: argparse.Namespace) -> int:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from harness.runs import load_prices, read_runs
+    from harness.reports.runs import load_prices, read_runs
 
     prices = load_prices(args.prices)
     sides = []

@@ -44,7 +44,7 @@ from typing import Callable, NamedTuple
 from inspect_ai.model import GenerateConfig, Logprob, Logprobs, TopLogprob
 
 from harness.calls import TaggedCall
-from harness.testdouble import wrong_answer
+from harness.testing.testdouble import wrong_answer
 
 PREFERENCE = 0.9
 """Probability the test double's AlpacaEval judge gives the output that agrees with the target

@@ -42,13 +42,15 @@ import re
 import ssl
 from collections import OrderedDict
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from urllib.parse import urldefrag, urljoin, urlparse
 
 import anyio
 import httpx
-from bs4 import BeautifulSoup, Tag
-from markdownify import MarkdownConverter
 from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:  # bs4 and markdownify load when a page is parsed: inspect imports this module with every run
+    from bs4 import BeautifulSoup, Tag
 
 USER_AGENT = "Mozilla/5.0 (compatible; harness-web-agent/0.1; +https://inspect.aisi.org.uk)"
 
@@ -168,6 +170,8 @@ class Page(BaseModel):
 
 def parse_html(html: str | bytes) -> BeautifulSoup:
     """Parse a page (bytes: the encoding is read from the page, e.g. ``<meta charset>``)."""
+    from bs4 import BeautifulSoup
+
     return BeautifulSoup(html, "html.parser")
 
 
@@ -176,14 +180,20 @@ def page_title(soup: BeautifulSoup) -> str:
     return _SPACES.sub(" ", title)[:200]
 
 
-class _TextOnly(MarkdownConverter):
-    """markdownify with links and images reduced to their text."""
+@lru_cache(maxsize=1)
+def _text_only() -> type:
+    from markdownify import MarkdownConverter
 
-    def convert_a(self, el, text, *args, **kwargs):  # noqa: D401 - markdownify hook
-        return text
+    class _TextOnly(MarkdownConverter):
+        """markdownify with links and images reduced to their text."""
 
-    def convert_img(self, el, text, *args, **kwargs):
-        return ""
+        def convert_a(self, el, text, *args, **kwargs):  # noqa: D401 - markdownify hook
+            return text
+
+        def convert_img(self, el, text, *args, **kwargs):
+            return ""
+
+    return _TextOnly
 
 
 def html_to_markdown(soup: BeautifulSoup, max_chars: int = FetchSettings().max_chars) -> tuple[str, bool]:
@@ -194,7 +204,7 @@ def html_to_markdown(soup: BeautifulSoup, max_chars: int = FetchSettings().max_c
     for tag in soup.find_all(_DROPPED_TAGS):
         tag.decompose()
     body = soup.body or soup
-    text = _TextOnly(heading_style="ATX", bullets="-").convert_soup(body)
+    text = _text_only()(heading_style="ATX", bullets="-").convert_soup(body)
     text = _BLANK_LINES.sub("\n\n", text).strip()
     if len(text) > max_chars:
         return text[:max_chars].rstrip() + f"\n\n(... page text cut at {max_chars} characters)", True
@@ -225,6 +235,8 @@ def reader_url(base: str, url: str) -> str:
 
 
 def _label(el: Tag) -> str:
+    from bs4 import Tag
+
     text = _SPACES.sub(" ", el.get_text(" ", strip=True))
     if not text:
         text = str(el.get("title") or el.get("aria-label") or "").strip()
@@ -303,6 +315,8 @@ def same_site(url: str, root_url: str) -> bool:
 
 def extract_links(soup: BeautifulSoup, page_url: str, root_url: str | None = None) -> list[Link]:
     """Clickable links of a parsed page, in document order (see module docstring)."""
+    from bs4 import Tag
+
     base = page_url
     base_tag = soup.find("base", href=True)
     if isinstance(base_tag, Tag):

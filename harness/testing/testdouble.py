@@ -34,11 +34,11 @@ Behaviour (model args with ``-M key=value``):
 - judge and role calls (the AlpacaEval and WebWalkerQA judges, the self-play Challenger,
   Solver, reward and quality judges: every call tagged with :mod:`harness.calls`) get a
   reply in the exact format their parser reads, without the ``[TEST DOUBLE]`` text, whose
-  verdict follows the prompt's answer against its gold (:mod:`harness.testdouble_roles`).
+  verdict follows the prompt's answer against its gold (:mod:`harness.testing.testdouble_roles`).
   Script mode answers them from the script like any other call.
 - Training-Free GRPO stage prompts (summary / advantage / consolidation / direct, made
   outside any sample) get well-formed TEST DOUBLE answers from
-  :mod:`harness.tfgrpo.testdouble_replies`.
+  :mod:`harness.testing.tfgrpo_replies`.
 
 Token usage is always set (about 4 characters per token), so inspect never needs
 tiktoken, which cannot download its tokenizer offline.
@@ -219,10 +219,10 @@ class TestDoubleAPI(ModelAPI):
         return int.from_bytes(hashlib.sha256(f"{self.seed}|{key}".encode()).digest()[:8], "big") / 2**64
 
     def _role_reply(self, call: TaggedCall, config: GenerateConfig) -> tuple[str, Logprobs | None]:
-        """A judge's or role's reply in its parser's format (:mod:`harness.testdouble_roles`)."""
+        """A judge's or role's reply in its parser's format (:mod:`harness.testing.testdouble_roles`)."""
         from inspect_ai.log._samples import sample_active
 
-        from harness import testdouble_roles
+        from harness.testing import testdouble_roles
 
         active = sample_active()
         sample = active.sample if active is not None else None
@@ -283,7 +283,7 @@ class TestDoubleAPI(ModelAPI):
         active = sample_active()
         if active is None:
             # Training-Free GRPO stage calls (summary/advantage/consolidation) run outside samples
-            from harness.tfgrpo.testdouble_replies import reply
+            from harness.testing.tfgrpo_replies import reply
 
             first_user = next((_text(m) for m in input if isinstance(m, ChatMessageUser)), "")
             staged = reply(first_user)

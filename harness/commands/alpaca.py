@@ -23,7 +23,6 @@ COLUMNS = [
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "alpaca-metrics",
-        help="AlpacaEval metrics (win rate, SE, LC win rate) from annotation files",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -60,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
     from tabulate import tabulate
 
-    from harness import alpaca_metrics as am
+    from harness.benchmarks import alpaca_metrics as am
 
     lam = am.REGULARIZE_LAMBDA if args.regularize_lambda is None else args.regularize_lambda
     weights = am.read_glm_weights(args.glm_weights) if args.glm_weights else None
@@ -113,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _derive(loaded: list[tuple[str, list[dict[str, Any]]]], weights: Any, out: str):
-    from harness import alpaca_metrics as am
+    from harness.benchmarks import alpaca_metrics as am
 
     if weights is None:
         raise ValueError("--derive-difficulty needs --glm-weights (the model's theta and psi)")

@@ -1,6 +1,6 @@
 """WebWalkerQA's per-cell table (type x difficulty, plus overall) read back from a log.
 
-    python -m harness.web_cells LOG [LOG ...]
+    python -m harness.reports.web_cells LOG [LOG ...]
 
 Accuracies come from the log's results (the ``web_judge`` scorer's grouped ``cell``
 metric, one block per epoch reducer: ``Mean@k`` is the paper's pass@1, ``Pass@k`` the
@@ -102,7 +102,7 @@ def cell_table(log: EvalLog | str | Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     paths = sys.argv[1:] if argv is None else argv
     if not paths:
-        print("usage: python -m harness.web_cells LOG [LOG ...]", file=sys.stderr)
+        print("usage: python -m harness.reports.web_cells LOG [LOG ...]", file=sys.stderr)
         return 2
     for i, path in enumerate(paths):
         if i:
