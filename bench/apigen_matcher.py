@@ -1,6 +1,6 @@
 """Time the xLAM call parser and matcher (harness/benchmarks/apigen.py), typical and worst-case inputs.
 
-    python bench/apigen_matcher.py [--rows tests/fixtures/apigen_sample.jsonl] [--repeat 2000] [--random 10000]
+    python bench/apigen_matcher.py [--rows harness/data/offline/apigen.jsonl] [--repeat 2000] [--random 10000]
 
 For each row of an xLAM-schema file it times parse_calls + match_calls on the gold answer
 written as the model would (JSON list with prose around it) in the three modes (exact,
@@ -77,7 +77,7 @@ def _time(fn, repeat: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rows", default=str(Path(__file__).parents[1] / "tests" / "fixtures" / "apigen_sample.jsonl"))
+    ap.add_argument("--rows", default=str(Path(__file__).parents[1] / "harness" / "data" / "offline" / "apigen.jsonl"))
     ap.add_argument("--repeat", type=int, default=2000)
     ap.add_argument("--random", type=int, default=10_000, help="random hostile answers to time")
     ap.add_argument("--seed", type=int, default=0)

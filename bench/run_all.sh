@@ -52,7 +52,7 @@ else
   run judge_fuzz.py 500
   run parser_fuzz.py -n 300 --bombs 5
   run math_hostile_concurrency.py --hostile 16 --legit 8
-  run cli_startup.py
+  run cli_startup.py --repeat 3
 fi
 total=$(( $(date +%s) - start ))
 python3 - "$full" "$total" "{${times%, }}" "$failed" <<'EOF'

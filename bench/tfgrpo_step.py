@@ -30,7 +30,7 @@ def main() -> None:
     ap.add_argument("--group-size", type=int, default=5)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--max-connections", type=int, default=64)
-    ap.add_argument("--data", default=str(ROOT / "tests" / "fixtures" / "dapo_sample.jsonl"))
+    ap.add_argument("--data", default=str(ROOT / "harness" / "data" / "offline" / "dapo.jsonl"))
     ap.add_argument("--out", default=default_out("tfgrpo_step"))
     args = ap.parse_args()
     load_start = os.getloadavg()[0]

@@ -27,7 +27,7 @@ from harness.benchmarks.apigen import declare_tools
 from tasks.apigen import apigen
 from tests.helpers import write_jsonl
 
-FIXTURE = Path(__file__).parent / "fixtures" / "apigen_sample.jsonl"
+FIXTURE = Path(__file__).parents[1] / "harness" / "data" / "offline" / "apigen.jsonl"
 ROWS = {json.loads(line)["query"]: json.loads(line) for line in FIXTURE.read_text().splitlines() if line.strip()}
 
 GIVEAWAYS = "Where can I find live giveaways for beta access and games?"

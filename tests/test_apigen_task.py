@@ -16,7 +16,7 @@ from harness.datasets import DataUnavailable
 from tasks.apigen import APIGEN_PROMPT, record_to_sample, select_split, apigen, load_apigen
 from tests.helpers import USAGE, output, tool_call_output, write_jsonl
 
-FIXTURE = Path(__file__).parent / "fixtures" / "apigen_sample.jsonl"
+FIXTURE = Path(__file__).parents[1] / "harness" / "data" / "offline" / "apigen.jsonl"
 ROWS = [json.loads(line) for line in FIXTURE.read_text().splitlines() if line.strip()]
 GOLD = {row["query"]: json.loads(row["answers"]) for row in ROWS}
 

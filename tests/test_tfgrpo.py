@@ -25,7 +25,7 @@ from harness.tfgrpo.operations import (
 from harness.testing.tfgrpo_replies import reply as double_reply
 from tests.helpers import output
 
-FIXTURE = Path(__file__).parent / "fixtures" / "dapo_sample.jsonl"
+FIXTURE = Path(__file__).parents[1] / "harness" / "data" / "offline" / "dapo.jsonl"
 
 # --------------------------------------------------------------------------- library + solver
 

@@ -21,7 +21,7 @@ from harness.tfgrpo.cli import evaluate_commands
 from harness.tfgrpo.optimizer import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURE = ROOT / "tests" / "fixtures" / "dapo_sample.jsonl"
+FIXTURE = ROOT / "harness" / "data" / "offline" / "dapo.jsonl"
 TRAIN = ["tfgrpo", "train", "--model", "testdouble/oracle", "-M", "p_correct=0.5", "--epochs", "1",
          "--group-size", "2", "--no-progress"]
 

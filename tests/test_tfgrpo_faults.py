@@ -18,7 +18,7 @@ from tasks.dapo import load_dapo
 
 pytestmark = pytest.mark.faults
 
-FIXTURE = Path(__file__).parent / "fixtures" / "dapo_sample.jsonl"
+FIXTURE = Path(__file__).parents[1] / "harness" / "data" / "offline" / "dapo.jsonl"
 N, G, EPOCHS = 4, 3, 2
 
 

@@ -46,7 +46,7 @@ pytestmark = [
 
 LATENCY = 0.5
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURE = ROOT / "tests" / "fixtures" / "dapo_sample.jsonl"
+FIXTURE = ROOT / "harness" / "data" / "offline" / "dapo.jsonl"
 # 4 problems, 2 steps of 2, G=2; the test double's seed 2 makes both groups of both steps
 # mixed (one right, one wrong), so every phase of step 1 has calls to interrupt
 ARGS = [

@@ -37,7 +37,7 @@ from tests.helpers import output, registered_solver, write_jsonl
 from tests.test_tfgrpo import ANSWERS, FIXTURE
 
 ROOT = Path(__file__).resolve().parents[1]
-AFM = ROOT / "tests" / "fixtures" / "afm_webagent_rl_selfmade.jsonl"
+AFM = ROOT / "harness" / "data" / "offline" / "afm.jsonl"
 YOUTU_AGENT = Path("/work/.mirror/TencentCloudADP+youtu-agent/repo")
 """youtu-agent's git mirror: the released libraries are read from it at test time (never copied here)."""
 

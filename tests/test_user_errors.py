@@ -152,7 +152,7 @@ def test_judge_tasks_check_the_judge_at_task_start(tmp_path: Path, monkeypatch: 
     for key in NO_KEYS:
         monkeypatch.delenv(key, raising=False)
     data = {
-        "afm100": ROOT / "tests" / "fixtures" / "afm_webagent_rl_selfmade.jsonl",
+        "afm100": ROOT / "harness" / "data" / "offline" / "afm.jsonl",
         "alpacaeval": write_jsonl(tmp_path / "a.jsonl", [{"instruction": "Say hi", "output": "hi", "generator": "ref"}]),
     }[task]
     args = {"n": 1} if task == "afm100" else {}

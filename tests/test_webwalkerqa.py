@@ -21,8 +21,7 @@ from solvers.web import WALKER_INSTRUCTIONS
 from tasks.afm import afm100, load_afm
 from tasks.webwalkerqa import load_webwalkerqa, record_to_sample, stratified_subset, webwalkerqa
 
-FIXTURES = Path(__file__).parent / "fixtures"
-AFM_FIXTURE = FIXTURES / "afm_webagent_rl_selfmade.jsonl"
+AFM_FIXTURE = Path(__file__).parents[1] / "harness" / "data" / "offline" / "afm.jsonl"
 
 QUESTION = "Who won the Golden Walrus Prize in 2024?"
 FAILING_QUESTION = "Which page of the Walrus Institute is broken?"
