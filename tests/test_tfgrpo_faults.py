@@ -108,5 +108,6 @@ def test_failed_rollouts_are_counted_and_warned_about(tmp_path: Path, capsys: py
     (step,) = json.loads(out.read_text())["steps"]
     assert step["rollouts"] == 4 and step["failed_rollouts"] == 2 and step["groups"] == 1
     assert "warning: step 1: 2 of 4 rollouts failed" in err
-    header = next(line for line in printed.splitlines() if "rollouts" in line and "failed" in line)
+    header = next(line for line in printed.splitlines()
+                  if line.lstrip().startswith("|") and "rollouts" in line and "failed" in line)
     assert [c.strip() for c in header.strip("|").split("|")][3:5] == ["rollouts", "failed"]

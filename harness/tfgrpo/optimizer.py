@@ -619,6 +619,22 @@ def _check_writable(path: Path, flag: str) -> None:
 # --------------------------------------------------------------------------- the loop
 
 
+def summary_items(
+    group: list[Rollout], summaries: list[tuple[str | None, str | None]], graded: str | None, ungraded: str
+) -> tuple[list[str], list[str]]:
+    """The group's summaries as numbered items for the critique prompt (``graded`` names the
+    attempt's grade when ground truth is used, else ``ungraded``), and why any are missing."""
+    items = []
+    for i, (r, (text, _)) in enumerate(zip(group, summaries)):
+        if text is None:
+            continue
+        if graded is not None:
+            items.append(graded.format(index=i + 1, grade="correct" if r.correct else "wrong", summary=text))
+        else:
+            items.append(ungraded.format(index=i + 1, summary=text))
+    return items, [why for _, why in summaries if why is not None]
+
+
 class Trainer:
     def __init__(
         self,
@@ -969,15 +985,8 @@ class Trainer:
             return (text.strip(), None) if text.strip() else (None, f"{key}: empty summary")
 
         summaries = await asyncio.gather(*(summarise(r) for r in group))
-        reasons = [why for _, why in summaries if why is not None]
-        items = []
-        for i, (r, (s, _)) in enumerate(zip(group, summaries)):
-            if s is None:
-                continue
-            if c.ground_truth:
-                items.append(prompts.trajectory_item.format(index=i + 1, grade="correct" if r.correct else "wrong", summary=s))
-            else:
-                items.append(prompts.trajectory_item_no_gt.format(index=i + 1, summary=s))
+        items, reasons = summary_items(group, summaries, prompts.trajectory_item if c.ground_truth else None,
+                                       prompts.trajectory_item_no_gt)
         if not items:
             return [], reasons
         if c.ground_truth:

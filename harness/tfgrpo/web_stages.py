@@ -78,18 +78,13 @@ class WebStages:
         self, journal: "Journal", group: list["Rollout"], rendered: str, known: set[str]
     ) -> tuple[list[Operation], list[str]]:
         """Summaries, critique and group update of one group: (operations, reasons for what was dropped)."""
+        from harness.tfgrpo.optimizer import summary_items
+
         t, c, prompts = self.trainer, self.trainer.cfg, self.prompts
         sid = group[0].sample_id
         summaries = await asyncio.gather(*(self.summarise(journal, r) for r in group))
-        reasons = [why for _, why in summaries if why is not None]
-        items = []
-        for i, (r, (s, _)) in enumerate(zip(group, summaries)):
-            if s is None:
-                continue
-            if c.ground_truth:
-                items.append(prompts.attempt_item.format(index=i + 1, grade="correct" if r.correct else "wrong", summary=s))
-            else:
-                items.append(prompts.attempt_item_no_gt.format(index=i + 1, summary=s))
+        items, reasons = summary_items(group, summaries, prompts.attempt_item if c.ground_truth else None,
+                                       prompts.attempt_item_no_gt)
         try:
             if not items:
                 return [], reasons
