@@ -361,6 +361,11 @@ def main(argv: list[str] | None = None) -> int:
                        floatfmt=".2f"))
     print(f"\nload average before/after: {load_before[0]:.2f} / {report['machine']['loadavg_after'][0]:.2f} "
           f"on {os.cpu_count()} CPUs")
+    try:  # 1: expedited RCU grace periods, which make joining a cgroup cheap (docs/sandbox.md)
+        report["machine"]["rcu_expedited"] = Path("/sys/kernel/rcu_expedited").read_text().strip()
+    except OSError:
+        report["machine"]["rcu_expedited"] = None
+    print(f"rcu_expedited: {report['machine']['rcu_expedited']} (1 removes most of the per-call cgroup join cost)")
     write_result(args.out, report, load_before[0])
     return 0
 
