@@ -44,6 +44,7 @@ import functools
 import json
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -71,6 +72,7 @@ from inspect_ai.util._subprocess import _close_pipe_transports
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.sandbox import cgroup, seccomp
+from harness.sandbox.launcher import LaunchedProcess, Launcher, LauncherGone
 from harness.sandbox.workspace import Workspace, sweep_stale_dirs
 
 logger = getLogger(__name__)
@@ -315,9 +317,11 @@ class _Sandboxed:
     of the sandbox's pid-namespace init. Killing that init makes the kernel kill every
     process in the namespace, however it was detached or daemonised."""
 
-    def __init__(self, pid: int, info_fd: int) -> None:
+    def __init__(self, pid: int, info_fd: int, launched: LaunchedProcess | None = None) -> None:
         self.pid = pid
         self.info_fd = info_fd
+        self.launched = launched
+        """Forked by the sandbox's launcher (killed through its pidfd), else our own child."""
         self.init_pid: int | None = None
         self._info = b""
 
@@ -340,6 +344,9 @@ class _Sandboxed:
         if self.init_pid is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(self.init_pid, signal.SIGKILL)
+        if self.launched is not None:
+            self.launched.kill()  # its own session holds only bwrap (exec'd from keyctl)
+            return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
 
@@ -366,8 +373,14 @@ class _Sandboxed:
             with contextlib.suppress(OSError):
                 os.close(self.info_fd)
             self.info_fd = -1
+        if self.launched is not None:
+            self.launched.close()
 
 
+_HOST_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+"""The environment of the host-side command line (bwrap clears it for the sandboxed code)."""
+_LAUNCHER_ATTEMPTS = 3
+"""Launcher starts failing in a row after which a sandbox keeps to the per-call path."""
 _PIDS_OVERHEAD = 4 + 128
 """pids cgroup headroom over max_procs: bwrap and its init, plus the count of finished
 calls, which the kernel releases only a second or more after their pid namespace is gone
@@ -410,6 +423,9 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         self._cpu_hungry = False
         """Its last call used more than priority_cpu_seconds: the next starts at low CPU weight."""
         self.cgroup: cgroup.SandboxCgroup | None = None
+        self.launcher: Launcher | None = None
+        """Forks this sample's calls inside its cgroup (see launcher.py); None: per-call path."""
+        self._launcher_failures = 0
         if os.geteuid() == 0:
             self.uid = secrets.randbelow(_UID_RANGE[1] - _UID_RANGE[0]) + _UID_RANGE[0]
         self.workspace = Workspace.create(owner=self.uid, size=c.disk_mb * 1024**2, inodes=c.max_files)
@@ -423,6 +439,8 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
                     cpus=c.total_cpus,
                 )
                 self.cgroup = cgroup.SandboxCgroup(support, limits)
+                # started at the first call: it pays the one cgroup migration, calls pay none
+                self.launcher = Launcher(self._launcher_prefix())
             self.path = f"{self.python_bin}:/usr/local/bin:/usr/bin:/bin"
             # a login shell (inspect's tools run `bash --login`) would reset PATH from the
             # host's /etc/profile; the sandbox gets its own
@@ -543,6 +561,8 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
             running.kill()
             running.close()
         self._procs.clear()
+        if self.launcher is not None:
+            self.launcher.stop()
         if self.cgroup is not None:
             self.cgroup.kill()
         self.workspace.remove()
@@ -560,12 +580,16 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         cpu_seconds: int,
         info_fd: int | None = None,
         seccomp_fd: int | None = None,
+        host_prefix: bool = True,
     ) -> list[str]:
-        """The host command line of one call: the host-side prefix, bwrap, then ``cmd``."""
+        """The host command line of one call: the host-side prefix, bwrap, then ``cmd``.
+
+        Without ``host_prefix`` (calls forked by the sandbox's launcher, already in its
+        cgroup) the launcher sets the rlimits of ``_rlimits`` instead."""
         c, t = self.config, self.tools
         root = self.uid is not None
         mb = 1024 * 1024
-        a = self._host_prefix(cpu_seconds)
+        a = self._host_prefix(cpu_seconds) if host_prefix else []
         if t.nice and c.nice and not self._cpu_cgroup:
             a += [t.nice, "-n", str(c.nice)]
         a += [t.keyctl, "session", "-"]
@@ -626,6 +650,27 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
                 "--",
             ]
         return a + cmd
+
+    def _rlimits(self, cpu_seconds: int) -> list[tuple[int, int, int]]:
+        """As root: the per-process limits ``_host_prefix``'s ulimits set, for the launcher
+        to set in the child before it execs (resource, soft, hard)."""
+        if self.uid is None:
+            return []
+        c, mb = self.config, 1024 * 1024
+        return [
+            (resource.RLIMIT_AS, c.memory_mb * mb, c.memory_mb * mb),
+            (resource.RLIMIT_NPROC, c.max_procs, c.max_procs),
+            (resource.RLIMIT_CPU, cpu_seconds, cpu_seconds + 1),
+            (resource.RLIMIT_FSIZE, c.max_file_mb * mb, c.max_file_mb * mb),
+            (resource.RLIMIT_NOFILE, c.max_open_files, c.max_open_files),
+            (resource.RLIMIT_CORE, 0, 0),
+        ]
+
+    def _launcher_prefix(self) -> list[str]:
+        """The host command that starts the launcher: only the cgroup join of ``_host_prefix``."""
+        assert self.cgroup is not None
+        script, script_args = self.cgroup.join_script()
+        return ["/bin/sh", "-c", script + '; exec "$@"', "sh", *script_args]
 
     def _host_prefix(self, cpu_seconds: int) -> list[str]:
         """One ``/bin/sh`` on the host, before bwrap: join the sample's cgroup and, as root,
@@ -703,20 +748,24 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         info_r, info_w = os.pipe()
         os.set_blocking(info_r, False)
         filter_fd = -1
+        proc: Any = None
         try:
             filter_fd = seccomp.memfd(self.seccomp.bpf)
-            argv = self.bwrap_argv(
-                cmd, cwd=inside_cwd, env=env or {}, cpu_seconds=cpu, info_fd=info_w, seccomp_fd=filter_fd
-            )
-            proc = await anyio.open_process(
-                argv,
-                stdin=PIPE if data else DEVNULL,
-                stdout=PIPE,
-                stderr=PIPE,
-                start_new_session=True,
-                pass_fds=(info_w, filter_fd),
-                env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
-            )
+            if self.launcher is not None:
+                proc = await self._launch(cmd, inside_cwd, env or {}, cpu, info_w, filter_fd, bool(data))
+            if proc is None:
+                argv = self.bwrap_argv(
+                    cmd, cwd=inside_cwd, env=env or {}, cpu_seconds=cpu, info_fd=info_w, seccomp_fd=filter_fd
+                )
+                proc = await anyio.open_process(
+                    argv,
+                    stdin=PIPE if data else DEVNULL,
+                    stdout=PIPE,
+                    stderr=PIPE,
+                    start_new_session=True,
+                    pass_fds=(info_w, filter_fd),
+                    env=_HOST_ENV,
+                )
         except BaseException:
             os.close(info_r)
             raise
@@ -724,7 +773,7 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
             os.close(info_w)
             if filter_fd >= 0:
                 os.close(filter_fd)
-        running = _Sandboxed(proc.pid, info_r)
+        running = _Sandboxed(proc.pid, info_r, proc if isinstance(proc, LaunchedProcess) else None)
         self._procs.add(running)
         usage_before = self.cgroup.cpu_usage() if self._cpu_cgroup else None
         if usage_before is not None:
@@ -783,8 +832,9 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
                     if stream is not None:
                         with contextlib.suppress(Exception):
                             await stream.aclose()
-                with contextlib.suppress(Exception):
-                    _close_pipe_transports(proc)  # else asyncio warns when it collects them
+                if not isinstance(proc, LaunchedProcess):
+                    with contextlib.suppress(Exception):
+                        _close_pipe_transports(proc)  # else asyncio warns when it collects them
                 with anyio.move_on_after(10):
                     await proc.wait()
                 running.close()
@@ -817,6 +867,52 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
             if note:
                 stderr += f"\n[sandbox] process ended by signal {returncode - 128}: {note}\n".encode()
         return _Run(returncode, out.value(), stderr)
+
+    async def _launch(
+        self, cmd: list[str], cwd: str, env: dict[str, str], cpu: int, info_w: int, filter_fd: int, stdin: bool
+    ) -> LaunchedProcess | None:
+        """Fork the call from the sample's launcher (already in its cgroup); None: it cannot,
+        take the per-call path. Same command line without the host prefix; the fds the
+        launcher is given become 0-4 in the call, hence ``--info-fd 3 --seccomp 4``."""
+        assert self.launcher is not None
+        argv = self.bwrap_argv(
+            cmd, cwd=cwd, env=env, cpu_seconds=cpu, info_fd=3, seccomp_fd=4, host_prefix=False
+        )
+        ours: list[int] = []
+        theirs: list[int] = []
+        try:
+            if stdin:
+                in_r, in_w = os.pipe()
+                ours.append(in_w)
+                theirs.append(in_r)
+            else:
+                theirs.append(os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC))
+            for _ in range(2):
+                r, w = os.pipe()
+                ours.append(r)
+                theirs.append(w)
+            call, pid, pidfd = await self.launcher.spawn(
+                argv, _HOST_ENV, self._rlimits(cpu), [*theirs, info_w, filter_fd]
+            )
+        except LauncherGone as ex:
+            for fd in ours:
+                os.close(fd)
+            self._launcher_failures += 1
+            if self._launcher_failures >= _LAUNCHER_ATTEMPTS:
+                _warn_once(f"bwrap sandbox: the launcher failed {_LAUNCHER_ATTEMPTS} times ({ex}); calls of this sample join its cgroup one by one.")
+                self.launcher.stop()
+                self.launcher = None
+            return None
+        except BaseException:
+            for fd in ours:
+                os.close(fd)
+            raise
+        finally:
+            for fd in theirs:
+                os.close(fd)
+        self._launcher_failures = 0
+        stdin_w = ours.pop(0) if stdin else None
+        return LaunchedProcess(self.launcher, call, pid, pidfd, stdin_w, ours[0], ours[1])
 
     async def exec(
         self,
