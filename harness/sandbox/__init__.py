@@ -72,7 +72,7 @@ from inspect_ai.util._subprocess import _close_pipe_transports
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.sandbox import cgroup, seccomp
-from harness.sandbox.launcher import LaunchedProcess, Launcher, LauncherGone
+from harness.sandbox.launcher import ForkFailed, LaunchedProcess, Launcher, LauncherGone
 from harness.sandbox.workspace import Workspace, sweep_stale_dirs
 
 logger = getLogger(__name__)
@@ -862,6 +862,8 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
                 f"\n[sandbox] killed: the sample's processes and files together exceeded its memory "
                 f"budget (total_memory_mb={self.config.total_memory_mb})\n"
             ).encode()
+        elif isinstance(proc, LaunchedProcess) and proc.orphaned:
+            stderr += b"\n[sandbox] killed: the sample's launcher process died during the call\n"
         elif returncode > 128:
             note = _SIGNAL_NOTES.get(returncode - 128)  # type: ignore[call-overload]
             if note:
@@ -886,7 +888,7 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
                 ours.append(in_w)
                 theirs.append(in_r)
             else:
-                theirs.append(os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC))
+                theirs.append(os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC))
             for _ in range(2):
                 r, w = os.pipe()
                 ours.append(r)
@@ -897,6 +899,8 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         except LauncherGone as ex:
             for fd in ours:
                 os.close(fd)
+            if isinstance(ex, ForkFailed):  # the per-call path meets the same budget and says so
+                return None
             self._launcher_failures += 1
             if self._launcher_failures >= _LAUNCHER_ATTEMPTS:
                 _warn_once(f"bwrap sandbox: the launcher failed {_LAUNCHER_ATTEMPTS} times ({ex}); calls of this sample join its cgroup one by one.")

@@ -134,6 +134,10 @@ class LauncherGone(Exception):
     """The launcher died or could not start: the caller takes the per-call path."""
 
 
+class ForkFailed(LauncherGone):
+    """The launcher runs but could not fork (e.g. the sample's pids budget is used up)."""
+
+
 class LaunchedProcess:
     """A call forked by the launcher, shaped like anyio's ``Process`` as ``run()`` uses it."""
 
@@ -143,6 +147,8 @@ class LaunchedProcess:
         self.pid = pid
         self.pidfd = pidfd
         self.returncode: int | None = None
+        self.orphaned = False
+        """The launcher died before the call ended (the call died with it)."""
         self.stdin = _FdWriter(stdin) if stdin is not None else None
         self.stdout = _FdReader(stdout)
         self.stderr = _FdReader(stderr)
@@ -156,7 +162,8 @@ class LaunchedProcess:
     async def wait(self) -> int:
         if self.returncode is None:
             status = await self.launcher.exit_status(self.call)
-            self.returncode = os.waitstatus_to_exitcode(status) if status is not None else -signal.SIGKILL
+            self.orphaned = status is None
+            self.returncode = -signal.SIGKILL if status is None else os.waitstatus_to_exitcode(status)
         return self.returncode
 
     def close(self) -> None:
@@ -289,7 +296,19 @@ class Launcher:
     async def spawn(
         self, argv: list[str], env: dict[str, str], limits: list[tuple[int, int, int]], fds: list[int]
     ) -> tuple[int, int, int]:
-        """Fork ``argv`` with ``fds`` as its 0, 1, 2, ...; (call id, pid, pidfd) once it runs."""
+        """Fork ``argv`` with ``fds`` as its 0, 1, 2, ...; (call id, pid, pidfd) once it runs.
+
+        A launcher found dead on the way (killed since the last call) is started again once."""
+        try:
+            return await self._spawn(argv, env, limits, fds)
+        except ForkFailed:
+            raise
+        except LauncherGone:
+            return await self._spawn(argv, env, limits, fds)
+
+    async def _spawn(
+        self, argv: list[str], env: dict[str, str], limits: list[tuple[int, int, int]], fds: list[int]
+    ) -> tuple[int, int, int]:
         await self.ensure()
         assert self.sock is not None
         self._next += 1
@@ -309,7 +328,7 @@ class Launcher:
             raise
         if pid < 0:
             self.forget(call)
-            raise LauncherGone(f"fork failed: {os.strerror(-pid)}")
+            raise ForkFailed(f"fork failed: {os.strerror(-pid)}")
         return call, pid, pidfd
 
     async def exit_status(self, call: int) -> int | None:
