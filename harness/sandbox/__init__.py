@@ -585,14 +585,16 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         """The host command line of one call: the host-side prefix, bwrap, then ``cmd``.
 
         Without ``host_prefix`` (calls forked by the sandbox's launcher, already in its
-        cgroup) the launcher sets the rlimits of ``_rlimits`` instead."""
+        cgroup) the launcher sets the rlimits of ``_rlimits`` and joins the fresh session
+        keyring itself (the same syscall as ``keyctl session -``)."""
         c, t = self.config, self.tools
         root = self.uid is not None
         mb = 1024 * 1024
         a = self._host_prefix(cpu_seconds) if host_prefix else []
         if t.nice and c.nice and not self._cpu_cgroup:
             a += [t.nice, "-n", str(c.nice)]
-        a += [t.keyctl, "session", "-"]
+        if host_prefix:
+            a += [t.keyctl, "session", "-"]
         a += [t.bwrap, "--die-with-parent", "--new-session"]
         if info_fd is not None:
             a += ["--info-fd", str(info_fd)]
@@ -894,7 +896,7 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
                 ours.append(r)
                 theirs.append(w)
             call, pid, pidfd = await self.launcher.spawn(
-                argv, _HOST_ENV, self._rlimits(cpu), [*theirs, info_w, filter_fd]
+                argv, _HOST_ENV, self._rlimits(cpu), [*theirs, info_w, filter_fd], keyring=seccomp.syscall_number("keyctl")
             )
         except LauncherGone as ex:
             for fd in ours:

@@ -62,12 +62,15 @@ sel.register(sock, selectors.EVENT_READ)
 calls = {}
 
 
-def child(argv, env, limits, fds):
+def child(argv, env, limits, keyring, fds):
     try:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if os.getppid() != me:
             os._exit(125)
         os.setsid()
+        if keyring is not None:  # keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): what `keyctl session -` does
+            if libc.syscall(keyring, 1, None) < 0:
+                raise OSError(ctypes.get_errno(), "cannot join a fresh session keyring: " + os.strerror(ctypes.get_errno()))
         high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 64) for fd in fds]
         for i, fd in enumerate(high):
             os.dup2(fd, i)
@@ -101,13 +104,13 @@ while True:
             for level, kind, data in anc:
                 if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                     fds += list(memoryview(data)[: len(data) - len(data) % 4].cast("i"))
-            call, argv, env, limits = marshal.loads(msg)
+            call, argv, env, limits, keyring = marshal.loads(msg)
             try:
                 pid = os.fork()
             except OSError as ex:
                 pid = -ex.errno
             if pid == 0:
-                child(argv, env, limits, fds)
+                child(argv, env, limits, keyring, fds)
             for fd in fds:
                 os.close(fd)
             if pid < 0:
@@ -294,27 +297,35 @@ class Launcher:
             self.ready = True
 
     async def spawn(
-        self, argv: list[str], env: dict[str, str], limits: list[tuple[int, int, int]], fds: list[int]
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        limits: list[tuple[int, int, int]],
+        fds: list[int],
+        keyring: int | None = None,
     ) -> tuple[int, int, int]:
         """Fork ``argv`` with ``fds`` as its 0, 1, 2, ...; (call id, pid, pidfd) once it runs.
 
-        A launcher found dead on the way (killed since the last call) is started again once."""
+        ``keyring``: the ``keyctl`` syscall number; the child then joins a fresh anonymous
+        session keyring before it execs (as ``keyctl session -`` would, one exec less), and
+        fails rather than run without one. A launcher found dead on the way (killed since the
+        last call) is started again once."""
         try:
-            return await self._spawn(argv, env, limits, fds)
+            return await self._spawn(argv, env, limits, fds, keyring)
         except ForkFailed:
             raise
         except LauncherGone:
-            return await self._spawn(argv, env, limits, fds)
+            return await self._spawn(argv, env, limits, fds, keyring)
 
     async def _spawn(
-        self, argv: list[str], env: dict[str, str], limits: list[tuple[int, int, int]], fds: list[int]
+        self, argv: list[str], env: dict[str, str], limits: list[tuple[int, int, int]], fds: list[int], keyring: int | None
     ) -> tuple[int, int, int]:
         await self.ensure()
         assert self.sock is not None
         self._next += 1
         call = self._next
         self._live[call] = self._gen
-        payload = marshal.dumps((call, argv, env, limits))
+        payload = marshal.dumps((call, argv, env, limits, keyring))
         try:
             self.sock.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in fds))])
         except OSError as ex:  # a full buffer cannot happen: replies are small and read as they come
