@@ -709,6 +709,7 @@ def test_launcher_killed_between_and_during_calls_the_next_call_works():
 def test_launcher_that_cannot_start_leaves_calls_on_the_per_call_path(monkeypatch):
     env = make()
     launcher = launcher_or_skip(env)
+    launcher.stop()  # the one started with the sandbox
     monkeypatch.setattr(launcher, "prefix", ["/nonexistent-launcher-prefix"])
     try:
         results = [anyio.run(lambda: env.exec(["echo", "ok"], timeout=20)) for _ in range(sbx._LAUNCHER_ATTEMPTS + 1)]

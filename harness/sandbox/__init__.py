@@ -439,8 +439,10 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
                     cpus=c.total_cpus,
                 )
                 self.cgroup = cgroup.SandboxCgroup(support, limits)
-                # started at the first call: it pays the one cgroup migration, calls pay none
+                # it pays the one cgroup migration, the calls it forks pay none; started now,
+                # its start-up overlaps with what the sample does before its first call
                 self.launcher = Launcher(self._launcher_prefix())
+                self.launcher.start()
             self.path = f"{self.python_bin}:/usr/local/bin:/usr/bin:/bin"
             # a login shell (inspect's tools run `bash --login`) would reset PATH from the
             # host's /etc/profile; the sandbox gets its own

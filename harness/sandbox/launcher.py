@@ -271,14 +271,22 @@ class Launcher:
         self.ready = False
         self._gen += 1
 
+    def start(self) -> None:
+        """Start the launcher now without waiting for it (its Python start-up then overlaps
+        with whatever comes before the first call); errors surface at ``ensure``."""
+        if self.proc is None:
+            with contextlib.suppress(OSError):
+                self._start()
+
     async def ensure(self) -> None:
         """Start the launcher (again) unless it runs; raise LauncherGone if it cannot."""
         async with self._lock:
             if self.alive() and self.ready:
                 return
-            self.stop()
             try:
-                self._start()
+                if not self.alive():
+                    self.stop()
+                    self._start()
                 assert self.sock is not None
                 with anyio.fail_after(_START_TIMEOUT):
                     while True:
