@@ -744,3 +744,14 @@ def test_no_descriptor_of_the_harness_or_launcher_reaches_the_sandbox():
         for s in socket_pair or ():
             s.close()
     assert [r.stdout for r in (with_input, without, per_call)] == ["[0, 1, 2, 3]\n"] * 3
+
+
+def test_launched_calls_keep_a_first_stderr_line_that_looks_like_keyctls_note():
+    """Only keyctl (per-call path) writes that note; a call's own line must reach the caller."""
+    env = make()
+    launcher_or_skip(env)
+    try:
+        result = anyio.run(lambda: env.exec(["sh", "-c", "echo 'Joined session keyring: 5' >&2"], timeout=20))
+    finally:
+        env.close()
+    assert result.stderr == "Joined session keyring: 5\n"

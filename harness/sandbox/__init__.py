@@ -345,7 +345,7 @@ class _Sandboxed:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(self.init_pid, signal.SIGKILL)
         if self.launched is not None:
-            self.launched.kill()  # its own session holds only bwrap (exec'd from keyctl)
+            self.launched.kill()  # bwrap; its own session holds nothing else
             return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
@@ -481,7 +481,16 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
             userns += " and bwrap --disable-userns"
         return {
             "seccomp": self.seccomp.describe(),
-            "session_keyring": "fresh anonymous session keyring per call (keyctl session -); key syscalls denied",
+            "session_keyring": (
+                "fresh anonymous session keyring per call ("
+                + ("joined by the sample's launcher before exec" if self.launcher is not None else "keyctl session -")
+                + "); key syscalls denied"
+            ),
+            "launcher": (
+                "one per sample, in its cgroup: forks every call (no cgroup migration per call)"
+                if self.launcher is not None
+                else "none: each call joins the cgroup itself" if self.cgroup is not None else "none (no cgroup)"
+            ),
             "user_namespaces": userns,
             "user": f"unprivileged uid {self.uid}, no capabilities" if root else "the caller's uid in a user namespace",
             "network": "none (own network namespace, loopback only)",
@@ -854,7 +863,8 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
             raise OutputLimitExceededError(
                 limit_str=_size_str(limit), truncated_output=head.decode(errors="replace")
             )
-        stderr = _strip_keyctl_note(err.value())
+        # keyctl runs (and writes its note) only on the per-call path
+        stderr = err.value() if isinstance(proc, LaunchedProcess) else _strip_keyctl_note(err.value())
         if timed_out:
             partial = (stderr + out.value()).decode(errors="replace")
             raise SandboxTimeoutError(
