@@ -241,6 +241,8 @@ class Launcher:
         self._replies: dict[int, tuple[int, int | None, int]] = {}
         """call -> (pid, wait status or None, pidfd) as they arrive."""
         self._lock = anyio.Lock()
+        """Held by whoever reads the socket (starting it, or replies for everyone)."""
+        self._send_lock = anyio.Lock()
 
     @property
     def pid(self) -> int | None:
@@ -334,12 +336,25 @@ class Launcher:
         call = self._next
         self._live[call] = self._gen
         payload = marshal.dumps((call, argv, env, limits, keyring))
+        rights = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in fds))]
         try:
-            self.sock.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in fds))])
-        except OSError as ex:  # a full buffer cannot happen: replies are small and read as they come
+            async with self._send_lock:
+                while True:
+                    sock = self.sock
+                    if sock is None:
+                        raise LauncherGone("it is gone")
+                    try:
+                        sock.sendmsg([payload], rights)
+                        break
+                    except BlockingIOError:  # many calls at once: wait until it has read some
+                        await anyio.wait_writable(sock)
+        except (OSError, anyio.ClosedResourceError) as ex:
             self.forget(call)
             self.stop()
             raise LauncherGone(f"cannot reach it: {ex}") from ex
+        except BaseException:
+            self.forget(call)
+            raise
         try:
             pid, _, pidfd = await self._reply(call, lambda r: True)
         except BaseException:
