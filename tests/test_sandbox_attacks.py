@@ -755,3 +755,24 @@ def test_launched_calls_keep_a_first_stderr_line_that_looks_like_keyctls_note():
     finally:
         env.close()
     assert result.stderr == "Joined session keyring: 5\n"
+
+
+def test_launched_and_per_call_paths_confine_a_call_identically():
+    """rlimits, uid, capabilities, no_new_privs, seccomp mode, signal dispositions, session:
+    the same whether the launcher forked the call or the harness started it behind the shell."""
+    env = make(cpu_seconds=7, max_open_files=100)
+    launcher_or_skip(env)
+    probe = (
+        "ulimit -a; grep -E '^(Uid|Gid|Groups|Cap[A-Za-z]+|NoNewPrivs|Seccomp|SigIgn|SigBlk):' /proc/self/status; "
+        "cat /proc/self/oom_score_adj; ps -o sid= -o pgid= -p $$ 2>/dev/null || true"
+    )
+    try:
+        launched = anyio.run(lambda: env.exec(["sh", "-c", probe], timeout=5))
+        env.launcher.stop()
+        env.launcher = None
+        per_call = anyio.run(lambda: env.exec(["sh", "-c", probe], timeout=5))
+    finally:
+        env.close()
+    assert launched.success and per_call.success, launched.stderr + per_call.stderr
+    assert "time(seconds)        6" in launched.stdout and "nofiles              100" in launched.stdout
+    assert launched.stdout == per_call.stdout
