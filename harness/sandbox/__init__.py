@@ -25,6 +25,8 @@ Registered with inspect as the sandbox type ``bwrap`` (``--sandbox bwrap``, or a
   ``OutputLimitExceededError`` with the head of the output;
 - when the harness runs as root, the code runs as an unprivileged, per-sample uid (so
   root-only files stay unreadable and the process limit counts only that sample);
+- with a cgroup, each sample's calls are forked by one launcher process that lives in the
+  cgroup (``launcher.py``), so no call pays a cgroup migration (an RCU grace period);
 - calls are not queued behind each other; with a CPU cgroup every sample gets an equal CPU
   weight and a CPU-bound call (and then its sample) yields to short ones, so a benign call
   among hostile ones is served at once; without one, sandboxed code runs at nice 10.
