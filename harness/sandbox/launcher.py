@@ -7,8 +7,10 @@ launcher through the host prefix that joins the cgroup (it pays the migration on
 every call of the sample is forked by it:
 
     harness --(SOCK_SEQPACKET: argv, env, rlimits + fds by SCM_RIGHTS)--> launcher
-    launcher: fork; child: setsid, PDEATHSIG, dup2 the fds to 0.., close the rest,
-              setrlimit, execve (keyctl session - bwrap ...)
+    launcher: fork; child: PDEATHSIG, setsid, dup2 the fds to 0.., close the rest, join a
+              fresh anonymous session keyring (as `keyctl session -` does), default
+              SIGPIPE/SIGXFSZ, setrlimit, execve (bwrap ...); any failure: exit 125 with
+              the reason on the call's stderr, never an exec without them
     launcher --(call id, pid + a pidfd of the child)--> harness
     launcher --(call id, wait status, when the launcher has reaped the child)--> harness
 
@@ -18,10 +20,12 @@ every descriptor but the ones it was given before it execs; as root the code run
 uid in its own pid namespace). It exits when the harness goes (socket EOF, and
 ``PR_SET_PDEATHSIG``), and its calls go with it (each child carries ``PR_SET_PDEATHSIG``, and
 bwrap ``--die-with-parent``). The harness kills a call through the pidfd, so a pid reaped
-by the launcher and reused can never be hit. As root the launcher shields itself from the
-OOM killer (a sample over its memory budget loses its own processes, not the launcher;
-children get the old score back); if it dies anyway (SIGKILL, ...) the next call starts a new
-one, and when one cannot start, calls take the per-call path (a shell that joins the cgroup).
+by the launcher and reused can never be hit. The launcher counts against the sample's
+memory budget (about 5 MiB); the kernel's OOM killer picks the sample's bigger processes
+first, and where the kernel lets root lower ``oom_score_adj`` the launcher exempts itself
+(its children get the old score back). If it dies anyway (SIGKILL, ...), the call running
+then ends as killed, the next call starts a new launcher, and when one cannot start, calls
+take the per-call path (a shell that joins the cgroup, then keyctl, bwrap).
 """
 
 from __future__ import annotations
@@ -68,13 +72,13 @@ def child(argv, env, limits, keyring, fds):
         if os.getppid() != me:
             os._exit(125)
         os.setsid()
-        if keyring is not None:  # keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): what `keyctl session -` does
-            if libc.syscall(keyring, 1, None) < 0:
-                raise OSError(ctypes.get_errno(), "cannot join a fresh session keyring: " + os.strerror(ctypes.get_errno()))
         high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 64) for fd in fds]
         for i, fd in enumerate(high):
             os.dup2(fd, i)
         os.closerange(len(high), 1 << 20)
+        if keyring is not None:  # keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): what `keyctl session -` does
+            if libc.syscall(keyring, 1, None) < 0:
+                raise OSError(ctypes.get_errno(), "cannot join a fresh session keyring")
         for sig in ("SIGPIPE", "SIGXFSZ"):
             signal.signal(getattr(signal, sig), signal.SIG_DFL)
         if oom_score is not None:
