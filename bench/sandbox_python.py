@@ -9,7 +9,9 @@ Three measurements, all in one run so they share the machine's load:
    machine the scheduler favours neither side.
 2. Start-up overhead, new vs old: the sandbox of commit ``--baseline`` (before issue 13: no
    seccomp, keyring, cgroup or tmpfs) loaded from git next to today's, calls alternating
-   between the two. ``true`` is pure sandbox start-up; ``print`` adds bash --login + python.
+   between them; also today's sandbox without its per-sample launcher (``per-call``: each
+   call joins the sample's cgroup itself, see harness/sandbox/launcher.py).
+   ``true`` is pure sandbox start-up; ``print`` adds bash --login + python.
    Acceptance (issue 13): new/old start-up <= 1.25. On a machine shared with other jobs the
    median includes waiting for a CPU; the 10th percentile is closer to the cost itself.
 3. Fairness: 64 hostile samples (each a CPU hog of 4 busy processes, re-run whenever its
@@ -172,14 +174,23 @@ async def compare_startup(n: int, ref: str) -> dict[str, Any]:
 
     old_module = load_baseline(ref)
     envs = {"old": old_module.BwrapSandboxEnvironment(), "new": BwrapSandboxEnvironment()}
+    # today's sandbox without its launcher: every call joins the sample's cgroup itself
+    per_call = BwrapSandboxEnvironment()
+    if per_call.launcher is not None:
+        per_call.launcher.stop()
+        per_call.launcher = None
+        envs["per-call"] = per_call
+    else:
+        per_call.close()
+    kinds = list(envs)
     calls = {"true": (["true"], None), "print": (PYTHON, "print(6 * 7)")}
-    times: dict[str, dict[str, list[float]]] = {c: {"old": [], "new": []} for c in calls}
+    times: dict[str, dict[str, list[float]]] = {c: {k: [] for k in kinds} for c in calls}
     try:
         with one_process_weight():
             for call, (cmd, code) in calls.items():
                 for i in range(n + 1):
-                    # alternate which goes first, so drift in machine load hits both alike
-                    for kind in (("old", "new") if i % 2 else ("new", "old")):
+                    # rotate which goes first, so drift in machine load hits all alike
+                    for kind in kinds[i % len(kinds):] + kinds[: i % len(kinds)]:
                         start = time.perf_counter()
                         result = await envs[kind].exec(cmd, input=code, timeout=30)
                         elapsed = time.perf_counter() - start
@@ -200,6 +211,9 @@ async def compare_startup(n: int, ref: str) -> dict[str, Any]:
             "new_over_old": new / old,
             "new_over_old_p10": new_p10 / old_p10,
         }
+        if "per-call" in envs:
+            report[call]["per_call"] = summarise(call, "per-call", times[call]["per-call"])
+            report[call]["per_call_over_old"] = statistics.median(times[call]["per-call"]) / old
         print(f"  {call}: new/old median = {new / old:.2f}, 10th percentile = {new_p10 / old_p10:.2f}", flush=True)
     return report
 
@@ -344,12 +358,15 @@ def main(argv: list[str] | None = None) -> int:
     if "startup" in report:
         rows = [
             [call, f"{r['old']['median_s'] * 1000:.0f}", f"{r['new']['median_s'] * 1000:.0f}", f"{r['new_over_old']:.2f}",
-             f"{r['new_over_old_p10']:.2f}"]
+             f"{r['new_over_old_p10']:.2f}",
+             f"{r['per_call']['median_s'] * 1000:.0f}" if "per_call" in r else "-",
+             f"{r['per_call_over_old']:.2f}" if "per_call" in r else "-"]
             for call, r in report["startup"].items()
             if call != "baseline"
         ]
         print()
-        print(tabulate(rows, headers=["call", "old median ms", "new median ms", "new/old median", "new/old p10"]))
+        print(tabulate(rows, headers=["call", "old median ms", "new median ms", "new/old median", "new/old p10",
+                                      "per-call median ms", "per-call/old"]))
     if "fairness" in report:
         rows = [
             [kind, r["benign_calls"], len(r["benign_failures"]), r["benign_median_s"], r["benign_max_s"],

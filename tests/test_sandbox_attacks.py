@@ -321,18 +321,22 @@ from harness.sandbox import BwrapSandboxEnvironment
 env = BwrapSandboxEnvironment()
 code = "import os\\nfor _ in range(1200): os.mkdir('d'); os.chdir('d')"
 r = anyio.run(lambda: env.exec(["python3", "-c", code], timeout=20))
-print(json.dumps([env.base, list(env.cgroup.dirs.values()) if env.cgroup else [], r.returncode]), flush=True)
+launcher = env.launcher.pid if env.launcher else None
+print(json.dumps([env.base, list(env.cgroup.dirs.values()) if env.cgroup else [], r.returncode, launcher]), flush=True)
 sys.stdin.read()
 """],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     try:
-        base, cgroups, rc = json.loads(child.stdout.readline())
+        base, cgroups, rc, launcher = json.loads(child.stdout.readline())
+        assert launcher is None or launcher_running(launcher)
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
     assert rc == 0 and os.path.isdir(base) and mounted(base)
     assert all(os.path.isdir(d) for d in cgroups)
+    if launcher is not None:  # it goes with its harness, before any cleanup runs
+        assert wait_until(lambda: not launcher_running(launcher), 5), f"launcher {launcher} outlived its harness"
     result = subprocess.run(
         [sys.executable, "-m", "inspect_ai", "sandbox", "cleanup", "bwrap"], capture_output=True, text=True,
         env={**os.environ, "TMPDIR": str(private_tmpdir), "PYTHONPATH": str(ROOT)}, cwd="/", timeout=120,
@@ -635,3 +639,140 @@ def test_without_cgroups_or_tmpfs_it_runs_and_says_so_once(monkeypatch, caplog):
     assert len(warnings) == 2 and any("no cgroup filesystem" in w for w in warnings), warnings
     assert "none (test: no cgroup filesystem)" in recorded["sample_budget"]
     assert "without a size or file budget" in recorded["writable_space"] and recorded["priority"] == "nice 10"
+
+
+# ---------------------------------------------------------------------------------------
+# the per-sample launcher (forks every call inside the sample's cgroup; see launcher.py)
+
+
+def launcher_running(pid: int) -> bool:
+    """A live (not zombie) process running the launcher's code under ``pid``."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, IndexError):
+        return False
+    return state not in (b"Z", b"X") and sbx.launcher.LAUNCHER_CODE.encode() in cmdline
+
+
+def wait_until(check: Any, seconds: float) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def launcher_or_skip(env: BwrapSandboxEnvironment) -> sbx.launcher.Launcher:
+    if env.launcher is None:
+        env.close()
+        pytest.skip(f"no launcher without a cgroup: {cgroup.support().describe()}")
+    return env.launcher
+
+
+def test_launcher_killed_between_and_during_calls_the_next_call_works():
+    env = make()
+    launcher = launcher_or_skip(env)
+
+    async def scenario() -> list[Any]:
+        seen: list[Any] = []
+        first = await env.exec(["echo", "one"], timeout=20)
+        pid = launcher.pid
+        seen += [first.stdout, launcher_running(pid)]
+        os.kill(pid, signal.SIGKILL)  # between calls
+        second = await env.exec(PYTHON, input="print('two')", timeout=20)
+        seen += [second.stdout, launcher.pid != pid and launcher_running(launcher.pid)]
+
+        async def kill_soon() -> None:
+            await anyio.sleep(0.3)
+            os.kill(launcher.pid, signal.SIGKILL)
+
+        async with anyio.create_task_group() as tg:  # during a call: the call dies with it, and says why
+            tg.start_soon(kill_soon)
+            third = await env.exec(["sleep", "30"], timeout=20)
+        seen += [third.returncode, "launcher process died" in third.stderr]
+        fourth = await env.exec(["echo", "four"], timeout=20)
+        seen.append(fourth.stdout)
+        return seen
+
+    try:
+        seen = anyio.run(scenario)
+    finally:
+        env.close()
+    assert seen == ["one\n", True, "two\n", True, -signal.SIGKILL, True, "four\n"]
+    assert_no_leftovers(env)
+
+
+def test_launcher_that_cannot_start_leaves_calls_on_the_per_call_path(monkeypatch):
+    env = make()
+    launcher = launcher_or_skip(env)
+    launcher.stop()  # the one started with the sandbox
+    monkeypatch.setattr(launcher, "prefix", ["/nonexistent-launcher-prefix"])
+    try:
+        results = [anyio.run(lambda: env.exec(["echo", "ok"], timeout=20)) for _ in range(sbx._LAUNCHER_ATTEMPTS + 1)]
+    finally:
+        env.close()
+    assert [r.stdout for r in results] == ["ok\n"] * len(results)
+    assert env.launcher is None  # given up after the attempts: no start cost per call
+    assert_no_leftovers(env)
+
+
+def test_no_descriptor_of_the_harness_or_launcher_reaches_the_sandbox():
+    """Listed from inside: only stdin/stdout/stderr (and the listing's own fd), on both paths."""
+    env = make()
+    listing = "import os\nprint(sorted(int(fd) for fd in os.listdir('/proc/self/fd')))"
+    extra = socket_pair = None
+    try:
+        import socket
+
+        socket_pair = socket.socketpair()  # an inheritable host fd that must not get in either
+        extra = os.dup(socket_pair[0].fileno())
+        os.set_inheritable(extra, True)
+        with_input = py(env, listing)
+        without = anyio.run(lambda: env.exec(["python3", "-c", listing], timeout=20))
+        if env.launcher is not None:
+            env.launcher.stop()
+            env.launcher = None  # the per-call path too
+        per_call = anyio.run(lambda: env.exec(["python3", "-c", listing], timeout=20))
+    finally:
+        env.close()
+        if extra is not None:
+            os.close(extra)
+        for s in socket_pair or ():
+            s.close()
+    assert [r.stdout for r in (with_input, without, per_call)] == ["[0, 1, 2, 3]\n"] * 3
+
+
+def test_launched_calls_keep_a_first_stderr_line_that_looks_like_keyctls_note():
+    """Only keyctl (per-call path) writes that note; a call's own line must reach the caller."""
+    env = make()
+    launcher_or_skip(env)
+    try:
+        result = anyio.run(lambda: env.exec(["sh", "-c", "echo 'Joined session keyring: 5' >&2"], timeout=20))
+    finally:
+        env.close()
+    assert result.stderr == "Joined session keyring: 5\n"
+
+
+def test_launched_and_per_call_paths_confine_a_call_identically():
+    """rlimits, uid, capabilities, no_new_privs, seccomp mode, signal dispositions, session:
+    the same whether the launcher forked the call or the harness started it behind the shell."""
+    env = make(cpu_seconds=7, max_open_files=100)
+    launcher_or_skip(env)
+    probe = (
+        "ulimit -a; grep -E '^(Uid|Gid|Groups|Cap[A-Za-z]+|NoNewPrivs|Seccomp|SigIgn|SigBlk):' /proc/self/status; "
+        "cat /proc/self/oom_score_adj; ps -o sid= -o pgid= -p $$ 2>/dev/null || true"
+    )
+    try:
+        launched = anyio.run(lambda: env.exec(["sh", "-c", probe], timeout=5))
+        env.launcher.stop()
+        env.launcher = None
+        per_call = anyio.run(lambda: env.exec(["sh", "-c", probe], timeout=5))
+    finally:
+        env.close()
+    assert launched.success and per_call.success, launched.stderr + per_call.stderr
+    assert "time(seconds)        6" in launched.stdout and "nofiles              100" in launched.stdout
+    assert launched.stdout == per_call.stdout

@@ -25,6 +25,8 @@ Registered with inspect as the sandbox type ``bwrap`` (``--sandbox bwrap``, or a
   ``OutputLimitExceededError`` with the head of the output;
 - when the harness runs as root, the code runs as an unprivileged, per-sample uid (so
   root-only files stay unreadable and the process limit counts only that sample);
+- with a cgroup, each sample's calls are forked by one launcher process that lives in the
+  cgroup (``launcher.py``), so no call pays a cgroup migration (an RCU grace period);
 - calls are not queued behind each other; with a CPU cgroup every sample gets an equal CPU
   weight and a CPU-bound call (and then its sample) yields to short ones, so a benign call
   among hostile ones is served at once; without one, sandboxed code runs at nice 10.
@@ -44,6 +46,7 @@ import functools
 import json
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -71,6 +74,7 @@ from inspect_ai.util._subprocess import _close_pipe_transports
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.sandbox import cgroup, seccomp
+from harness.sandbox.launcher import ForkFailed, LaunchedProcess, Launcher, LauncherGone
 from harness.sandbox.workspace import Workspace, sweep_stale_dirs
 
 logger = getLogger(__name__)
@@ -315,9 +319,11 @@ class _Sandboxed:
     of the sandbox's pid-namespace init. Killing that init makes the kernel kill every
     process in the namespace, however it was detached or daemonised."""
 
-    def __init__(self, pid: int, info_fd: int) -> None:
+    def __init__(self, pid: int, info_fd: int, launched: LaunchedProcess | None = None) -> None:
         self.pid = pid
         self.info_fd = info_fd
+        self.launched = launched
+        """Forked by the sandbox's launcher (killed through its pidfd), else our own child."""
         self.init_pid: int | None = None
         self._info = b""
 
@@ -340,6 +346,9 @@ class _Sandboxed:
         if self.init_pid is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(self.init_pid, signal.SIGKILL)
+        if self.launched is not None:
+            self.launched.kill()  # bwrap; its own session holds nothing else
+            return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
 
@@ -366,8 +375,14 @@ class _Sandboxed:
             with contextlib.suppress(OSError):
                 os.close(self.info_fd)
             self.info_fd = -1
+        if self.launched is not None:
+            self.launched.close()
 
 
+_HOST_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+"""The environment of the host-side command line (bwrap clears it for the sandboxed code)."""
+_LAUNCHER_ATTEMPTS = 3
+"""Launcher starts failing in a row after which a sandbox keeps to the per-call path."""
 _PIDS_OVERHEAD = 4 + 128
 """pids cgroup headroom over max_procs: bwrap and its init, plus the count of finished
 calls, which the kernel releases only a second or more after their pid namespace is gone
@@ -410,6 +425,9 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         self._cpu_hungry = False
         """Its last call used more than priority_cpu_seconds: the next starts at low CPU weight."""
         self.cgroup: cgroup.SandboxCgroup | None = None
+        self.launcher: Launcher | None = None
+        """Forks this sample's calls inside its cgroup (see launcher.py); None: per-call path."""
+        self._launcher_failures = 0
         if os.geteuid() == 0:
             self.uid = secrets.randbelow(_UID_RANGE[1] - _UID_RANGE[0]) + _UID_RANGE[0]
         self.workspace = Workspace.create(owner=self.uid, size=c.disk_mb * 1024**2, inodes=c.max_files)
@@ -423,6 +441,10 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
                     cpus=c.total_cpus,
                 )
                 self.cgroup = cgroup.SandboxCgroup(support, limits)
+                # it pays the one cgroup migration, the calls it forks pay none; started now,
+                # its start-up overlaps with what the sample does before its first call
+                self.launcher = Launcher(self._launcher_prefix())
+                self.launcher.start()
             self.path = f"{self.python_bin}:/usr/local/bin:/usr/bin:/bin"
             # a login shell (inspect's tools run `bash --login`) would reset PATH from the
             # host's /etc/profile; the sandbox gets its own
@@ -461,7 +483,16 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
             userns += " and bwrap --disable-userns"
         return {
             "seccomp": self.seccomp.describe(),
-            "session_keyring": "fresh anonymous session keyring per call (keyctl session -); key syscalls denied",
+            "session_keyring": (
+                "fresh anonymous session keyring per call ("
+                + ("joined by the sample's launcher before exec" if self.launcher is not None else "keyctl session -")
+                + "); key syscalls denied"
+            ),
+            "launcher": (
+                "one per sample, in its cgroup: forks every call (no cgroup migration per call)"
+                if self.launcher is not None
+                else "none: each call joins the cgroup itself" if self.cgroup is not None else "none (no cgroup)"
+            ),
             "user_namespaces": userns,
             "user": f"unprivileged uid {self.uid}, no capabilities" if root else "the caller's uid in a user namespace",
             "network": "none (own network namespace, loopback only)",
@@ -543,6 +574,8 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
             running.kill()
             running.close()
         self._procs.clear()
+        if self.launcher is not None:
+            self.launcher.stop()
         if self.cgroup is not None:
             self.cgroup.kill()
         self.workspace.remove()
@@ -560,15 +593,21 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         cpu_seconds: int,
         info_fd: int | None = None,
         seccomp_fd: int | None = None,
+        host_prefix: bool = True,
     ) -> list[str]:
-        """The host command line of one call: the host-side prefix, bwrap, then ``cmd``."""
+        """The host command line of one call: the host-side prefix, bwrap, then ``cmd``.
+
+        Without ``host_prefix`` (calls forked by the sandbox's launcher, already in its
+        cgroup) the launcher sets the rlimits of ``_rlimits`` and joins the fresh session
+        keyring itself (the same syscall as ``keyctl session -``)."""
         c, t = self.config, self.tools
         root = self.uid is not None
         mb = 1024 * 1024
-        a = self._host_prefix(cpu_seconds)
+        a = self._host_prefix(cpu_seconds) if host_prefix else []
         if t.nice and c.nice and not self._cpu_cgroup:
             a += [t.nice, "-n", str(c.nice)]
-        a += [t.keyctl, "session", "-"]
+        if host_prefix:
+            a += [t.keyctl, "session", "-"]
         a += [t.bwrap, "--die-with-parent", "--new-session"]
         if info_fd is not None:
             a += ["--info-fd", str(info_fd)]
@@ -626,6 +665,27 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
                 "--",
             ]
         return a + cmd
+
+    def _rlimits(self, cpu_seconds: int) -> list[tuple[int, int, int]]:
+        """As root: the per-process limits ``_host_prefix``'s ulimits set, for the launcher
+        to set in the child before it execs (resource, soft, hard)."""
+        if self.uid is None:
+            return []
+        c, mb = self.config, 1024 * 1024
+        return [
+            (resource.RLIMIT_AS, c.memory_mb * mb, c.memory_mb * mb),
+            (resource.RLIMIT_NPROC, c.max_procs, c.max_procs),
+            (resource.RLIMIT_CPU, cpu_seconds, cpu_seconds + 1),
+            (resource.RLIMIT_FSIZE, c.max_file_mb * mb, c.max_file_mb * mb),
+            (resource.RLIMIT_NOFILE, c.max_open_files, c.max_open_files),
+            (resource.RLIMIT_CORE, 0, 0),
+        ]
+
+    def _launcher_prefix(self) -> list[str]:
+        """The host command that starts the launcher: only the cgroup join of ``_host_prefix``."""
+        assert self.cgroup is not None
+        script, script_args = self.cgroup.join_script()
+        return ["/bin/sh", "-c", script + '; exec "$@"', "sh", *script_args]
 
     def _host_prefix(self, cpu_seconds: int) -> list[str]:
         """One ``/bin/sh`` on the host, before bwrap: join the sample's cgroup and, as root,
@@ -703,20 +763,24 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         info_r, info_w = os.pipe()
         os.set_blocking(info_r, False)
         filter_fd = -1
+        proc: Any = None
         try:
             filter_fd = seccomp.memfd(self.seccomp.bpf)
-            argv = self.bwrap_argv(
-                cmd, cwd=inside_cwd, env=env or {}, cpu_seconds=cpu, info_fd=info_w, seccomp_fd=filter_fd
-            )
-            proc = await anyio.open_process(
-                argv,
-                stdin=PIPE if data else DEVNULL,
-                stdout=PIPE,
-                stderr=PIPE,
-                start_new_session=True,
-                pass_fds=(info_w, filter_fd),
-                env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
-            )
+            if self.launcher is not None:
+                proc = await self._launch(cmd, inside_cwd, env or {}, cpu, info_w, filter_fd, bool(data))
+            if proc is None:
+                argv = self.bwrap_argv(
+                    cmd, cwd=inside_cwd, env=env or {}, cpu_seconds=cpu, info_fd=info_w, seccomp_fd=filter_fd
+                )
+                proc = await anyio.open_process(
+                    argv,
+                    stdin=PIPE if data else DEVNULL,
+                    stdout=PIPE,
+                    stderr=PIPE,
+                    start_new_session=True,
+                    pass_fds=(info_w, filter_fd),
+                    env=_HOST_ENV,
+                )
         except BaseException:
             os.close(info_r)
             raise
@@ -724,7 +788,7 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
             os.close(info_w)
             if filter_fd >= 0:
                 os.close(filter_fd)
-        running = _Sandboxed(proc.pid, info_r)
+        running = _Sandboxed(proc.pid, info_r, proc if isinstance(proc, LaunchedProcess) else None)
         self._procs.add(running)
         usage_before = self.cgroup.cpu_usage() if self._cpu_cgroup else None
         if usage_before is not None:
@@ -783,8 +847,9 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
                     if stream is not None:
                         with contextlib.suppress(Exception):
                             await stream.aclose()
-                with contextlib.suppress(Exception):
-                    _close_pipe_transports(proc)  # else asyncio warns when it collects them
+                if not isinstance(proc, LaunchedProcess):
+                    with contextlib.suppress(Exception):
+                        _close_pipe_transports(proc)  # else asyncio warns when it collects them
                 with anyio.move_on_after(10):
                     await proc.wait()
                 running.close()
@@ -800,7 +865,8 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
             raise OutputLimitExceededError(
                 limit_str=_size_str(limit), truncated_output=head.decode(errors="replace")
             )
-        stderr = _strip_keyctl_note(err.value())
+        # keyctl runs (and writes its note) only on the per-call path
+        stderr = err.value() if isinstance(proc, LaunchedProcess) else _strip_keyctl_note(err.value())
         if timed_out:
             partial = (stderr + out.value()).decode(errors="replace")
             raise SandboxTimeoutError(
@@ -812,11 +878,61 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
                 f"\n[sandbox] killed: the sample's processes and files together exceeded its memory "
                 f"budget (total_memory_mb={self.config.total_memory_mb})\n"
             ).encode()
+        elif isinstance(proc, LaunchedProcess) and proc.orphaned:
+            stderr += b"\n[sandbox] killed: the sample's launcher process died during the call\n"
         elif returncode > 128:
             note = _SIGNAL_NOTES.get(returncode - 128)  # type: ignore[call-overload]
             if note:
                 stderr += f"\n[sandbox] process ended by signal {returncode - 128}: {note}\n".encode()
         return _Run(returncode, out.value(), stderr)
+
+    async def _launch(
+        self, cmd: list[str], cwd: str, env: dict[str, str], cpu: int, info_w: int, filter_fd: int, stdin: bool
+    ) -> LaunchedProcess | None:
+        """Fork the call from the sample's launcher (already in its cgroup); None: it cannot,
+        take the per-call path. Same command line without the host prefix; the fds the
+        launcher is given become 0-4 in the call, hence ``--info-fd 3 --seccomp 4``."""
+        assert self.launcher is not None
+        argv = self.bwrap_argv(
+            cmd, cwd=cwd, env=env, cpu_seconds=cpu, info_fd=3, seccomp_fd=4, host_prefix=False
+        )
+        ours: list[int] = []
+        theirs: list[int] = []
+        try:
+            if stdin:
+                in_r, in_w = os.pipe()
+                ours.append(in_w)
+                theirs.append(in_r)
+            else:
+                theirs.append(os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC))
+            for _ in range(2):
+                r, w = os.pipe()
+                ours.append(r)
+                theirs.append(w)
+            call, pid, pidfd = await self.launcher.spawn(
+                argv, _HOST_ENV, self._rlimits(cpu), [*theirs, info_w, filter_fd], keyring=seccomp.syscall_number("keyctl")
+            )
+        except LauncherGone as ex:
+            for fd in ours:
+                os.close(fd)
+            if isinstance(ex, ForkFailed):  # the per-call path meets the same budget and says so
+                return None
+            self._launcher_failures += 1
+            if self._launcher_failures >= _LAUNCHER_ATTEMPTS:
+                _warn_once(f"bwrap sandbox: the launcher failed {_LAUNCHER_ATTEMPTS} times ({ex}); calls of this sample join its cgroup one by one.")
+                self.launcher.stop()
+                self.launcher = None
+            return None
+        except BaseException:
+            for fd in ours:
+                os.close(fd)
+            raise
+        finally:
+            for fd in theirs:
+                os.close(fd)
+        self._launcher_failures = 0
+        stdin_w = ours.pop(0) if stdin else None
+        return LaunchedProcess(self.launcher, call, pid, pidfd, stdin_w, ours[0], ours[1])
 
     async def exec(
         self,

@@ -18,8 +18,10 @@ own cgroup keeps every limit the harness itself runs under.
 What the machine offers is detected once per process: cgroup v2 with the memory, pids and
 cpu controllers delegated, or the v1 controllers mounted read-write (root), or neither; in
 that last case the log says so once and the per-process rlimits remain the only limits.
-Each call joins its sandbox's cgroup through a tiny ``/bin/sh`` prefix that writes its own
-pid to ``cgroup.procs`` before it execs bwrap, so nothing of the call runs outside it.
+Each sandbox's launcher (``launcher.py``) joins its cgroup through a tiny ``/bin/sh`` prefix
+that writes its own pid to ``cgroup.procs`` before it execs, and forks every call of the
+sample, so calls are born inside it (a migration costs an RCU grace period, a fork nothing);
+without a launcher each call runs behind that prefix itself. Nothing of a call runs outside.
 """
 
 from __future__ import annotations

@@ -184,3 +184,14 @@ def memfd(bpf: bytes) -> int:
         os.close(fd)
         raise
     return fd
+
+
+@functools.lru_cache(maxsize=None)
+def syscall_number(name: str) -> int:
+    """This architecture's number of syscall ``name`` (libseccomp knows every table)."""
+    import pyseccomp as sc
+
+    number = sc.resolve_syscall(sc.Arch.NATIVE, name)
+    if number < 0:
+        raise PrerequisiteError(f"bwrap sandbox: no {name} syscall on this architecture")
+    return number
