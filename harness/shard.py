@@ -20,7 +20,9 @@ runs N ``inspect eval`` processes, each on its own share of the samples:
   ``inspect eval-retry`` on each unfinished shard's log (only its missing samples run),
   or the shard's original command when it left no log.
 
-``--workers 1`` (the default) is plain ``inspect eval`` with the same arguments.
+``--workers 1`` (the default) is plain ``inspect eval`` with the same arguments. One inspect
+process idles between waves of responses, so about two workers per core reach the machine's
+bound (measured on 2 cores: 4 workers 0.97 of it, 2 workers 0.71-0.94; docs/performance.md).
 """
 
 from __future__ import annotations
