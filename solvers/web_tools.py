@@ -230,6 +230,22 @@ def keep_page_links(reply: str, allowed: set[str], max_links: int = MAX_RELATED_
     return kept, dropped
 
 
+async def open_page(
+    tool: str, client: WebClient, url: str, blocked_domains: tuple[str, ...] | list[str], allow_private_hosts: bool
+) -> tuple[Page | None, str]:
+    """The page at ``url``, or None and the observation that says why not (refused or failed;
+    recorded as the tool's failure)."""
+    refused = refusal(url, blocked_domains, allow_private_hosts)
+    if refused:
+        record_failure(tool, refused)
+        return None, refused
+    page = await client.page(url)
+    if not page.ok:
+        record_failure(tool, page.error or "")
+        return None, page.observation()
+    return page, ""
+
+
 def web_qa_tool(
     client: WebClient,
     blocked_domains: tuple[str, ...] | list[str] = (),
@@ -252,14 +268,9 @@ def web_qa_tool(
             Summary: what the page says about the question. Related Links: links on the page worth following.
         """
         url = str(url).strip()
-        refused = refusal(url, blocked_domains, allow_private_hosts)
-        if refused:
-            record_failure("web_qa", refused)
-            return refused
-        page = await client.page(url)
-        if not page.ok:
-            record_failure("web_qa", page.error or "")
-            return page.observation()
+        page, failed = await open_page("web_qa", client, url, blocked_domains, allow_private_hosts)
+        if page is None:
+            return failed
         question = str(query).strip()[:2000] or DEFAULT_PAGE_QUESTION
         content = reader_content(page, reader_max_chars)
         reader = get_model(role=reader_role, default=get_model())
@@ -303,15 +314,8 @@ def visit_page_tool(
         Returns:
             The page as text, followed by its links.
         """
-        url = str(url).strip()
-        refused = refusal(url, blocked_domains, allow_private_hosts)
-        if refused:
-            record_failure("visit_page", refused)
-            return refused
-        page = await client.page(url)
-        if not page.ok:
-            record_failure("visit_page", page.error or "")
-        return page.observation()
+        page, failed = await open_page("visit_page", client, str(url).strip(), blocked_domains, allow_private_hosts)
+        return failed if page is None else page.observation()
 
     return ToolDef(
         execute,
